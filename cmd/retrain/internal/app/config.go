@@ -1,0 +1,108 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nrs-pilots/retrain/gateway"
+	"github.com/nrs-pilots/retrain/platform/grpcserver"
+	"github.com/nrs-pilots/retrain/platform/logging"
+	"github.com/nrs-pilots/retrain/services/eligibility"
+)
+
+// Targets the binary can run. "all" means every one of them.
+const (
+	TargetEligibility = "eligibility"
+	TargetGateway     = "gateway"
+	TargetAll         = "all"
+)
+
+var knownTargets = []string{TargetEligibility, TargetGateway}
+
+// Config is the whole binary's configuration: its own flags and each component's.
+type Config struct {
+	// GRPCAddr is where the gRPC services listen.
+	GRPCAddr string
+	// HTTPAddr is where the REST gateway listens.
+	HTTPAddr string
+	// DataDir holds one bbolt file per service.
+	DataDir string
+	// Target is "all" or a comma list of components to run.
+	Target string
+	// BackendAddr is the gRPC address the gateway dials when the services do not run in
+	// this process.
+	BackendAddr string
+	// PostcodeFile is an ONS Postcode Directory or NSPL CSV; empty uses the built-in
+	// district table of the pilot areas.
+	PostcodeFile string
+
+	Log         logging.Config
+	GRPC        grpcserver.Config
+	Gateway     gateway.Config
+	Eligibility eligibility.Config
+}
+
+// RegisterFlags registers every flag of the binary on fs.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", "127.0.0.1:9090", "address the gRPC services listen on")
+	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "address the REST gateway listens on")
+	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the bbolt files, one per service")
+	fs.StringVar(&c.Target, "target", TargetAll, "components to run: all, or a comma list of "+strings.Join(knownTargets, ", "))
+	fs.StringVar(&c.BackendAddr, "backend-addr", "", "gRPC address the gateway dials when the services run elsewhere (empty: in this process)")
+	fs.StringVar(&c.PostcodeFile, "postcode-file", "", "ONS Postcode Directory or NSPL CSV for exact postcode lookups (empty: built-in district table)")
+	c.Log.RegisterFlags(fs)
+	c.GRPC.RegisterFlags(fs)
+	c.Gateway.RegisterFlags(fs)
+	c.Eligibility.RegisterFlags(fs)
+}
+
+// Targets returns the components to run, in a fixed order.
+func (c *Config) Targets() ([]string, error) {
+	var out []string
+	for _, t := range strings.Split(c.Target, ",") {
+		t = strings.TrimSpace(t)
+		switch {
+		case t == TargetAll:
+			out = append(out, knownTargets...)
+		case slices.Contains(knownTargets, t):
+			out = append(out, t)
+		default:
+			return nil, fmt.Errorf("target: %q is not one of all, %s", t, strings.Join(knownTargets, ", "))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// Validate checks the whole configuration before anything listens.
+func (c *Config) Validate() error {
+	var errs []error
+	targets, err := c.Targets()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	services := slices.ContainsFunc(targets, func(t string) bool { return t != TargetGateway })
+	if services && c.GRPCAddr == "" {
+		errs = append(errs, errors.New("grpc-addr is required to run services"))
+	}
+	if slices.Contains(targets, TargetGateway) {
+		if c.HTTPAddr == "" {
+			errs = append(errs, errors.New("http-addr is required to run the gateway"))
+		}
+		if !services && c.BackendAddr == "" {
+			errs = append(errs, errors.New("backend-addr is required when the gateway runs without services"))
+		}
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir is required"))
+	}
+	for _, v := range []interface{ Validate() error }{&c.Log, &c.GRPC, &c.Gateway, &c.Eligibility} {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
