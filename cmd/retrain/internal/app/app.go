@@ -17,7 +17,6 @@ import (
 	"github.com/nrs-pilots/retrain/platform/grpcserver"
 	"github.com/nrs-pilots/retrain/platform/metrics"
 	"github.com/nrs-pilots/retrain/platform/postcode"
-	"github.com/nrs-pilots/retrain/services/eligibility"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -66,14 +65,18 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (a *App, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if slices.Contains(targets, TargetEligibility) {
-			svc, err := eligibility.New(cfg.Eligibility, eligibility.Deps{Log: log, DataDir: cfg.DataDir, Postcodes: dir, Now: time.Now})
+		env := serviceEnv{log: log, dataDir: cfg.DataDir, postcodes: dir, now: time.Now}
+		for _, t := range targets {
+			if t == TargetGateway {
+				continue
+			}
+			svc, err := buildService(t, cfg, env)
 			if err != nil {
 				return nil, err
 			}
 			svc.Register(a.server.GRPC)
 			a.closers = append(a.closers, svc.Close)
-			a.services = append(a.services, eligibility.ServiceName)
+			a.services = append(a.services, svc.name)
 		}
 		if a.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 			return nil, fmt.Errorf("grpc listener: %w", err)
@@ -90,7 +93,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (a *App, err error) {
 			)
 		} else {
 			a.conn, err = grpc.NewClient(cfg.BackendAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-			a.services = []string{eligibility.ServiceName}
+			a.services = allServiceNames()
 		}
 		if err != nil {
 			return nil, fmt.Errorf("gateway client: %w", err)
