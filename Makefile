@@ -17,7 +17,7 @@ GRPC_GATEWAY_VERSION       := v2.33.0
 MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null)
 GO_TEST_FLAGS ?=
 
-.PHONY: all test tools generate check-generated lint fmt-check vet go-test build run bench clean
+.PHONY: all test tools generate check-generated lint fmt-check vet go-test build run bench fuzz clean
 
 all: test
 
@@ -73,6 +73,24 @@ build:
 
 run:
 	go run ./cmd/retrain
+
+## bench: load the all-in-one binary and the baselines; prints a table, writes docs/benchmarks.md.
+BENCH_FLAGS ?=
+bench:
+	go run ./bench/cmd/bench $(BENCH_FLAGS)
+
+## fuzz: run every native fuzz target for FUZZTIME each (crashers land in testdata/fuzz).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	FuzzParse:./platform/civil \
+	FuzzParse:./platform/postcode \
+	FuzzEvaluate:./services/eligibility/internal/rules
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; \
+		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 clean:
 	rm -rf bin .tools tools/npm/node_modules

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	eligibilityv1 "github.com/nrs-pilots/retrain/proto/retrain/eligibility/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+)
+
+// harness owns the processes under test.
+type harness struct {
+	o       options
+	tmp     string
+	retrain *process
+	base    *process
+	grpc    string // all-in-one gRPC address
+	http    string // all-in-one HTTP address
+	addrs   baselineAddrs
+}
+
+type baselineAddrs struct {
+	GRPCEcho    string `json:"grpc_echo"`
+	HTTPEcho    string `json:"http_echo"`
+	GatewayEcho string `json:"gateway_echo"`
+}
+
+// process is a started child with its stderr kept for error reports.
+type process struct {
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	lines  chan []byte // stderr lines, for waitLine; dropped when nobody reads
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer goroutine and readers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (p *process) pid() int { return p.cmd.Process.Pid }
+
+func (p *process) stop() {
+	if p == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// eligibleRequest is the check every load run sends: a full answer that is eligible.
+var eligibleJSON = []byte(`{"date_of_birth":"1990-05-17","highest_qualification":"RQF_LEVEL_3","annual_salary_pence":2500000,"postcode":"L1 8JQ"}`)
+
+func eligibleRequest() *eligibilityv1.CheckEligibilityRequest {
+	salary := int64(2500000)
+	return &eligibilityv1.CheckEligibilityRequest{
+		DateOfBirth:          "1990-05-17",
+		HighestQualification: eligibilityv1.RqfLevel_RQF_LEVEL_3,
+		AnnualSalaryPence:    &salary,
+		Postcode:             "L1 8JQ",
+	}
+}
+
+func newHarness(ctx context.Context, o options) (h *harness, err error) {
+	tmp, err := os.MkdirTemp("", "retrain-bench-")
+	if err != nil {
+		return nil, err
+	}
+	h = &harness{o: o, tmp: tmp}
+	defer func() {
+		if err != nil {
+			h.close()
+		}
+	}()
+	fmt.Fprintln(os.Stderr, "bench: building binaries")
+	for _, b := range []struct{ out, pkg string }{{"retrain", "./cmd/retrain"}, {"baseline", "./bench/cmd/baseline"}} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(tmp, b.out), b.pkg)
+		cmd.Dir = o.root
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("build %s: %w", b.pkg, err)
+		}
+	}
+
+	h.retrain, err = h.start(ctx, filepath.Join(tmp, "retrain"),
+		"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+		"--data-dir", filepath.Join(tmp, "data"), "--log-format", "json", "--log-level", "info")
+	if err != nil {
+		return nil, err
+	}
+	line, err := waitLine(h.retrain, "retrain listening", 60*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	var listening struct {
+		GRPC string `json:"grpc_addr"`
+		HTTP string `json:"http_addr"`
+	}
+	if err := json.Unmarshal(line, &listening); err != nil {
+		return nil, fmt.Errorf("parse listening line: %w", err)
+	}
+	h.grpc, h.http = listening.GRPC, listening.HTTP
+	if err := waitReady("http://"+h.http+"/readyz", 30*time.Second); err != nil {
+		return nil, err
+	}
+
+	// The baselines answer with exactly what the real service answers, byte for byte.
+	conn, err := grpc.NewClient(h.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	resp, err := eligibilityv1.NewEligibilityServiceClient(conn).CheckEligibility(ctx, eligibleRequest())
+	if err != nil {
+		return nil, fmt.Errorf("sample check over gRPC: %w", err)
+	}
+	raw, err := proto.Marshal(resp)
+	if err != nil {
+		return nil, err
+	}
+	body, status, err := postJSON(http.DefaultClient, "http://"+h.http+"/v1/eligibility:check", eligibleJSON)
+	if err != nil || status != http.StatusOK {
+		return nil, fmt.Errorf("sample check over REST: status %d: %v", status, err)
+	}
+	respFile, jsonFile := filepath.Join(tmp, "resp.pb"), filepath.Join(tmp, "resp.json")
+	if err := os.WriteFile(respFile, raw, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(jsonFile, body, 0o600); err != nil {
+		return nil, err
+	}
+	h.base, err = h.startStdout(ctx, filepath.Join(tmp, "baseline"), "-grpc-response", respFile, "-http-response", jsonFile)
+	return h, err
+}
+
+func (h *harness) start(ctx context.Context, bin string, args ...string) (*process, error) {
+	cmd := exec.Command(bin, args...)
+	p := &process{cmd: cmd, stderr: &lockedBuffer{}, lines: make(chan []byte, 64)}
+	pr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			l := append([]byte(nil), sc.Bytes()...)
+			_, _ = p.stderr.Write(append(l, '\n'))
+			select {
+			case p.lines <- l:
+			default:
+			}
+		}
+	}()
+	return p, nil
+}
+
+func waitLine(p *process, msg string, timeout time.Duration) ([]byte, error) {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l := <-p.lines:
+			var m struct {
+				Msg string `json:"msg"`
+			}
+			if json.Unmarshal(l, &m) == nil && m.Msg == msg {
+				return l, nil
+			}
+		case <-deadline:
+			return nil, fmt.Errorf("no %q line within %v; stderr:\n%s", msg, timeout, p.stderr.String())
+		}
+	}
+}
+
+func (h *harness) startStdout(ctx context.Context, bin string, args ...string) (*process, error) {
+	cmd := exec.Command(bin, args...)
+	p := &process{cmd: cmd, stderr: &lockedBuffer{}}
+	cmd.Stderr = p.stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadBytes('\n')
+	if err != nil {
+		return p, fmt.Errorf("baseline did not print its addresses: %w; stderr: %s", err, p.stderr.String())
+	}
+	if err := json.Unmarshal(line, &h.addrs); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+func waitReady(url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready within %v", url, timeout)
+}
+
+func postJSON(c *http.Client, url string, body []byte) ([]byte, int, error) {
+	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return b, resp.StatusCode, err
+}
+
+// rssBytes reads the resident set size of pid from /proc.
+func rssBytes(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024, err
+			}
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
+}
+
+func (h *harness) close() {
+	h.base.stop()
+	h.retrain.stop()
+	if h.tmp != "" {
+		_ = os.RemoveAll(h.tmp)
+	}
+}

@@ -1,0 +1,41 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestRunCountsAndPercentiles(t *testing.T) {
+	boom := errors.New("boom")
+	res := Run(context.Background(), Options{Concurrency: 4, Duration: 200 * time.Millisecond}, func(ctx context.Context, w, seq int) error {
+		time.Sleep(time.Millisecond)
+		if seq%10 == 9 {
+			return boom
+		}
+		return nil
+	})
+	if res.Requests == 0 {
+		t.Fatal("Run made no requests")
+	}
+	if res.Errors == 0 || res.Errors >= res.Requests {
+		t.Errorf("Errors = %d of %d, want about a tenth", res.Errors, res.Requests)
+	}
+	if !errors.Is(res.FirstError, boom) {
+		t.Errorf("FirstError = %v, want boom", res.FirstError)
+	}
+	if res.P50 < time.Millisecond || res.P50 > res.P99 || res.P99 > res.Max {
+		t.Errorf("percentiles p50=%v p99=%v max=%v, want 1ms <= p50 <= p99 <= max", res.P50, res.P99, res.Max)
+	}
+	if res.RPS() <= 0 {
+		t.Errorf("RPS() = %v", res.RPS())
+	}
+}
+
+func TestRunMaxRequests(t *testing.T) {
+	res := Run(context.Background(), Options{Concurrency: 2, Duration: time.Minute, MaxRequests: 1000}, func(ctx context.Context, w, seq int) error { return nil })
+	if res.Requests < 1000 || res.Requests > 1000+2*64+2 {
+		t.Errorf("Requests = %d, want about 1000", res.Requests)
+	}
+}

@@ -1,0 +1,45 @@
+package app
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/nrs-pilots/retrain/platform/postcode"
+	"github.com/nrs-pilots/retrain/services/eligibility"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+)
+
+// serviceEnv is what every service is built from.
+type serviceEnv struct {
+	log       *zap.Logger
+	dataDir   string
+	postcodes *postcode.Directory
+	now       func() time.Time
+}
+
+// service is a built service ready to register on the gRPC server.
+type service struct {
+	name     string
+	Register func(grpc.ServiceRegistrar)
+	Close    func() error
+}
+
+// buildService builds the service of one target. Adding a service means a target
+// constant, an entry in knownTargets, a case here and its name in allServiceNames.
+func buildService(target string, cfg Config, env serviceEnv) (service, error) {
+	switch target {
+	case TargetEligibility:
+		svc, err := eligibility.New(cfg.Eligibility, eligibility.Deps{Log: env.log, DataDir: env.dataDir, Postcodes: env.postcodes, Now: env.now})
+		if err != nil {
+			return service{}, err
+		}
+		return service{name: eligibility.ServiceName, Register: svc.Register, Close: svc.Close}, nil
+	}
+	return service{}, fmt.Errorf("no service for target %q", target)
+}
+
+// allServiceNames lists the gRPC services the gateway proxies when they run elsewhere.
+func allServiceNames() []string {
+	return []string{eligibility.ServiceName}
+}
