@@ -41,7 +41,9 @@ func (h *harness) measure(ctx context.Context) (*report, error) {
 	if rep.rssIdle, err = rssBytes(h.retrain.pid()); err != nil {
 		return nil, err
 	}
-	opts := func(c int) load.Options { return load.Options{Concurrency: c, Warmup: h.o.warmup, Duration: h.o.duration} }
+	opts := func(c int) load.Options {
+		return load.Options{Concurrency: c, Warmup: h.o.warmup, Duration: h.o.duration}
+	}
 
 	for _, c := range h.o.concurrency {
 		// gRPC: the check against the bare echo, with the same client set-up.

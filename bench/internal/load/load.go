@@ -51,8 +51,8 @@ func Run(ctx context.Context, opts Options, call func(ctx context.Context, worke
 		opts.Concurrency = 1
 	}
 	type sample struct {
-		lat []time.Duration
-		err int
+		lat   []time.Duration
+		err   int
 		first error
 	}
 	samples := make([]sample, opts.Concurrency)
