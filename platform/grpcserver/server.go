@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
@@ -26,7 +25,7 @@ type Server struct {
 	// GRPC is the underlying server; services register on it.
 	GRPC *grpc.Server
 	// Health is the grpc.health.v1 service. Serve status follows MarkServing and Shutdown.
-	Health *health.Server
+	Health *DrainingHealth
 	log    *zap.Logger
 	cfg    Config
 }
@@ -60,7 +59,7 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer, extra ...grpc.S
 	}
 	s := &Server{
 		GRPC:   grpc.NewServer(append(opts, extra...)...),
-		Health: health.NewServer(),
+		Health: newDrainingHealth(),
 		log:    log,
 		cfg:    cfg,
 	}

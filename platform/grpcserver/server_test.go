@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 )
@@ -178,23 +179,59 @@ func TestDefaultDeadline(t *testing.T) {
 
 func TestShutdownBoundedByTimeout(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.ShutdownTimeout = 100 * time.Millisecond
+	cfg.ShutdownTimeout = 200 * time.Millisecond
 	s, conn, _, _ := start(t, cfg)
 	s.MarkServing()
-	// A Watch stream never ends by itself, so GracefulStop alone would wait forever.
-	stream, err := healthpb.NewHealthClient(conn).Watch(context.Background(), &healthpb.HealthCheckRequest{})
+	// A reflection stream stays open until the client closes it, so GracefulStop alone
+	// would wait forever.
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(context.Background())
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := stream.Recv(); err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
 	done := make(chan struct{})
 	go func() { s.Shutdown(context.Background()); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Shutdown did not return after its timeout with a stream open")
+	}
+	if took := time.Since(start); took < cfg.ShutdownTimeout {
+		t.Errorf("Shutdown returned after %v with a stream open, want it to wait for the %v drain", took, cfg.ShutdownTimeout)
+	}
+}
+
+func TestShutdownEndsHealthWatchAfterNotServing(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ShutdownTimeout = time.Minute
+	s, conn, _, _ := start(t, cfg)
+	s.MarkServing()
+	watch, err := healthpb.NewHealthClient(conn).Watch(context.Background(), &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := watch.Recv(); err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("first watch = %v, %v, want SERVING", r.GetStatus(), err)
+	}
+	done := make(chan struct{})
+	go func() { s.Shutdown(context.Background()); close(done) }()
+	r, err := watch.Recv()
+	if err != nil || r.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("watch after shutdown = %v, %v, want NOT_SERVING", r.GetStatus(), err)
+	}
+	if _, err := watch.Recv(); err == nil {
+		t.Error("watch stream still open after NOT_SERVING during shutdown")
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Shutdown waited on a health watcher instead of ending its stream")
 	}
 }
 

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	eligibilityv1 "github.com/nrs-pilots/retrain/proto/retrain/eligibility/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+)
+
+// The test binary doubles as the retrain binary: with RETRAIN_TEST_RUN_MAIN=1 it runs
+// main, so process-level tests (signals, kill -9) exercise the real program without a
+// separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("RETRAIN_TEST_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// proc is a retrain process started by a test.
+type proc struct {
+	cmd      *exec.Cmd
+	grpcAddr string
+	httpAddr string
+	stderr   *syncBuffer
+	exited   chan struct{}
+	exitErr  error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startProc runs the program on 127.0.0.1:0 ports with dataDir and waits until it says
+// where it listens.
+func startProc(t *testing.T, dataDir string, args ...string) *proc {
+	t.Helper()
+	all := append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json"}, args...)
+	cmd := exec.Command(os.Args[0], all...)
+	cmd.Env = append(os.Environ(), "RETRAIN_TEST_RUN_MAIN=1")
+	pr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	found := make(chan map[string]any, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Bytes()
+			_, _ = p.stderr.Write(append(append([]byte(nil), line...), '\n'))
+			var m map[string]any
+			if json.Unmarshal(line, &m) == nil && m["msg"] == "retrain listening" {
+				select {
+				case found <- m:
+				default:
+				}
+			}
+		}
+		p.exitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	select {
+	case m := <-found:
+		p.grpcAddr, _ = m["grpc_addr"].(string)
+		p.httpAddr, _ = m["http_addr"].(string)
+	case <-p.exited:
+		t.Fatalf("retrain exited before listening: %v\n%s", p.exitErr, p.stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("retrain did not start within 30s:\n%s", p.stderr.String())
+	}
+	return p
+}
+
+// wait returns the exit error once the process has exited, or fails after d.
+func (p *proc) wait(t *testing.T, d time.Duration) error {
+	t.Helper()
+	select {
+	case <-p.exited:
+		return p.exitErr
+	case <-time.After(d):
+		t.Fatalf("process still running %v later:\n%s", d, p.stderr.String())
+		return nil
+	}
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"--no-such-flag"}, "no-such-flag"},
+		{"bad target", []string{"--target", "everything"}, "target"},
+		{"bad duration", []string{"--shutdown-timeout", "soon"}, "shutdown-timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			err := run(context.Background(), tt.args, &stderr)
+			if err == nil || !strings.Contains(err.Error()+stderr.String(), tt.want) {
+				t.Errorf("run(%v) = %v (stderr %q), want an error mentioning %q", tt.args, err, stderr.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvironmentSetsFlags(t *testing.T) {
+	t.Setenv("RETRAIN_TARGET", "nonsense")
+	var stderr bytes.Buffer
+	err := run(context.Background(), nil, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "nonsense") {
+		t.Errorf("run with RETRAIN_TARGET=nonsense = %v, want the target refused", err)
+	}
+}
+
+// TestGracefulShutdownUnderLoad sends SIGTERM while clients are busy: health must turn
+// NOT_SERVING, a request already in flight must complete, calls may be refused only after
+// the signal, and the process must exit 0 within the drain timeout.
+func TestGracefulShutdownUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test")
+	}
+	p := startProc(t, t.TempDir(), "--shutdown-timeout", "3s")
+	conn, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+
+	// Health watch: it must report NOT_SERVING before the server goes away.
+	watch, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, err := watch.Recv(); err != nil || first.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health watch first = %v, %v, want SERVING", first.GetStatus(), err)
+	}
+	sawNotServing := make(chan struct{})
+	go func() {
+		for {
+			r, err := watch.Recv()
+			if err != nil {
+				return
+			}
+			if r.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING {
+				close(sawNotServing)
+				return
+			}
+		}
+	}()
+
+	// An in-flight REST request: headers and half the body sent before the signal.
+	body := `{"date_of_birth":"1990-05-17","highest_qualification":"RQF_LEVEL_3","annual_salary_pence":2500000}`
+	raw, err := net.Dial("tcp", p.httpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	fmt.Fprintf(raw, "POST /v1/eligibility:check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:20])
+	time.Sleep(100 * time.Millisecond) // the server has read the headers
+
+	// Load over gRPC until the signal and a little after.
+	client := eligibilityv1.NewEligibilityServiceClient(conn)
+	var signalled atomic.Bool
+	var okBefore, failedBefore, after atomic.Int64
+	var firstBad atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				sentAfter := signalled.Load()
+				_, err := client.CheckEligibility(ctx, &eligibilityv1.CheckEligibilityRequest{HighestQualification: eligibilityv1.RqfLevel_RQF_LEVEL_2})
+				switch {
+				case sentAfter:
+					after.Add(1)
+				case err == nil:
+					okBefore.Add(1)
+				case status.Code(err) == codes.Unavailable:
+					// Sent just as the signal landed: refused, not lost.
+					after.Add(1)
+				default:
+					failedBefore.Add(1)
+					firstBad.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	signalled.Store(true)
+	sent := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sawNotServing:
+	case <-time.After(5 * time.Second):
+		t.Error("health never reported NOT_SERVING after SIGTERM")
+	}
+
+	// Finish the in-flight request: it must be answered.
+	if _, err := io.WriteString(raw, body[20:]); err != nil {
+		t.Fatalf("finishing the in-flight request: %v", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(raw), nil)
+	if err != nil {
+		t.Fatalf("in-flight request got no response: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("in-flight request status = %d, want 200", resp.StatusCode)
+	}
+
+	err = p.wait(t, 10*time.Second)
+	took := time.Since(sent)
+	close(stop)
+	wg.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) || err != nil {
+		t.Errorf("exit = %v, want 0\n%s", err, p.stderr.String())
+	}
+	if took > 3*time.Second+2*time.Second {
+		t.Errorf("exited %v after SIGTERM, want within the 3s drain timeout (plus start-up slack)", took)
+	}
+	if okBefore.Load() == 0 {
+		t.Error("no request succeeded before the signal: the load did not run")
+	}
+	if n := failedBefore.Load(); n > 0 {
+		t.Errorf("%d requests sent before the signal failed, first: %v", n, firstBad.Load())
+	}
+	t.Logf("before signal: %d ok; after: %d calls; exit %v after SIGTERM", okBefore.Load(), after.Load(), took.Round(time.Millisecond))
+}
