@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nrs-pilots/retrain/platform/metrics"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -52,10 +54,9 @@ func validRequestID(s string) bool {
 
 func requestIDFrom(ctx context.Context) context.Context {
 	id := ""
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get(RequestIDHeader); len(v) > 0 && validRequestID(v[0]) {
-			id = v[0]
-		}
+	// ValueFromIncomingContext reads one key without copying the whole metadata map.
+	if v := metadata.ValueFromIncomingContext(ctx, RequestIDHeader); len(v) > 0 && validRequestID(v[0]) {
+		id = v[0]
 	}
 	if id == "" {
 		id = newRequestID()
@@ -80,14 +81,43 @@ func splitMethod(full string) (string, string) {
 type rpcObserver struct {
 	log     *zap.Logger
 	metrics *metrics.GRPCServer
+	// byMethod caches each method's metric children (*methodMetrics by full method name),
+	// so the hot path does not hash label values on every call. Methods are a fixed set.
+	byMethod *sync.Map
+}
+
+// methodMetrics are one method's metric children, one counter per status code.
+type methodMetrics struct {
+	handled  [maxCode + 1]prometheus.Counter
+	duration prometheus.Observer
+}
+
+const maxCode = codes.Unauthenticated
+
+func (o rpcObserver) forMethod(fullMethod string) *methodMetrics {
+	if mm, ok := o.byMethod.Load(fullMethod); ok {
+		return mm.(*methodMetrics)
+	}
+	svc, m := splitMethod(fullMethod)
+	mm := &methodMetrics{duration: o.metrics.Duration.WithLabelValues(svc, m)}
+	for c := codes.OK; c <= maxCode; c++ {
+		mm.handled[c] = o.metrics.Handled.WithLabelValues(svc, m, c.String())
+	}
+	actual, _ := o.byMethod.LoadOrStore(fullMethod, mm)
+	return actual.(*methodMetrics)
 }
 
 func (o rpcObserver) done(ctx context.Context, fullMethod string, start time.Time, err error) {
 	d := time.Since(start)
 	code := status.Code(err)
-	svc, m := splitMethod(fullMethod)
-	o.metrics.Handled.WithLabelValues(svc, m, code.String()).Inc()
-	o.metrics.Duration.WithLabelValues(svc, m).Observe(d.Seconds())
+	mm := o.forMethod(fullMethod)
+	if code <= maxCode {
+		mm.handled[code].Inc()
+	} else {
+		svc, m := splitMethod(fullMethod)
+		o.metrics.Handled.WithLabelValues(svc, m, code.String()).Inc()
+	}
+	mm.duration.Observe(d.Seconds())
 	lvl := zap.InfoLevel
 	switch code {
 	case codes.OK, codes.Canceled:

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/nrs-pilots/retrain/platform/metrics"
@@ -40,7 +41,7 @@ func New(cfg Config, log *zap.Logger, reg prometheus.Registerer, extra ...grpc.S
 	if err != nil {
 		return nil, err
 	}
-	obs := rpcObserver{log: log, metrics: m}
+	obs := rpcObserver{log: log, metrics: m, byMethod: &sync.Map{}}
 	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(obs.unary, recoveryUnary(log), defaultDeadline(cfg.DefaultTimeout)),
 		grpc.ChainStreamInterceptor(obs.stream, recoveryStream(log)),

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -115,9 +114,30 @@ func TestRequestIDAccessLogAndMetrics(t *testing.T) {
 			t.Errorf("access log fields = %v, want a duration", f)
 		}
 	}
-	n, err := testutil.GatherAndCount(reg, "grpc_server_handled_total")
-	if err != nil || n != 1 {
-		t.Errorf("grpc_server_handled_total series = %d, %v, want 1", n, err)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var okCount float64 = -1
+	series := 0
+	for _, mf := range mfs {
+		if mf.GetName() != "grpc_server_handled_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			series++
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "grpc_code" && l.GetValue() == "OK" {
+					okCount = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if okCount != 3 {
+		t.Errorf("grpc_server_handled_total{grpc_code=OK} = %v, want 3", okCount)
+	}
+	if series != 17 {
+		t.Errorf("grpc_server_handled_total has %d series, want 17 (every code initialised at zero)", series)
 	}
 }
 
