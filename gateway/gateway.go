@@ -30,12 +30,15 @@ type Config struct {
 	MaxBodyBytes int64
 	// ReadyTimeout bounds the backend health checks behind /readyz.
 	ReadyTimeout time.Duration
+	// CORSOrigins is a comma list of origins allowed to call the API from a browser.
+	CORSOrigins string
 }
 
 // RegisterFlags registers the gateway flags on fs.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytes, "http-max-body-bytes", 1<<20, "largest HTTP request body accepted, in bytes")
 	fs.DurationVar(&c.ReadyTimeout, "http-ready-timeout", 2*time.Second, "deadline of the backend health checks behind /readyz")
+	fs.StringVar(&c.CORSOrigins, "http-cors-origins", "", "comma list of browser origins allowed to call the API (the front end's), e.g. https://get-help-to-retrain.service.gov.uk")
 }
 
 // Validate checks the configuration.
@@ -82,6 +85,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger, reg *prometheus.Regis
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithMiddlewares(httpMetrics.middleware),
+		runtime.WithErrorHandler(errorHandler),
 	)
 	for _, name := range b.Services {
 		register, ok := registrations[name]
@@ -105,7 +109,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger, reg *prometheus.Regis
 		_, _ = w.Write(openapi.Document())
 	})
 	root.Handle("/", gw)
-	return limitBody(cfg.MaxBodyBytes, root), nil
+	return securityHeaders(cors(splitOrigins(cfg.CORSOrigins), limitBody(cfg.MaxBodyBytes, root))), nil
 }
 
 // incomingHeader forwards the request id and the usual grpc-gateway permanent headers.
