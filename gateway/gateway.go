@@ -86,6 +86,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger, reg *prometheus.Regis
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithMiddlewares(httpMetrics.middleware),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
 	)
 	for _, name := range b.Services {
 		register, ok := registrations[name]

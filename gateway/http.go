@@ -103,3 +103,15 @@ func splitOrigins(s string) []string {
 	}
 	return out
 }
+
+// routingErrorHandler answers a known path with the wrong method as 405 (grpc-gateway's
+// default says 501, which tells clients the server is broken rather than their request).
+func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	if httpStatus == http.StatusMethodNotAllowed {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		_, _ = w.Write([]byte(`{"code":12,"message":"method not allowed on this path","details":[]}`))
+		return
+	}
+	runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+}
