@@ -17,7 +17,7 @@ GRPC_GATEWAY_VERSION       := v2.33.0
 MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null)
 GO_TEST_FLAGS ?=
 
-.PHONY: all test tools generate check-generated lint fmt-check vet go-test build run bench fuzz clean
+.PHONY: all test tools generate check-generated lint fmt-check vet go-test build run bench fuzz soak clean
 
 all: test
 
@@ -78,6 +78,10 @@ run:
 BENCH_FLAGS ?=
 bench:
 	go run ./bench/cmd/bench $(BENCH_FLAGS)
+
+## soak: the reliability tests at full length (held load for minutes, 200 crash restarts).
+soak:
+	RETRAIN_SOAK=1 go test -count=1 -timeout 90m -v ./bench/reliability/
 
 ## fuzz: run every native fuzz target for FUZZTIME each (crashers land in testdata/fuzz).
 FUZZTIME ?= 30s

@@ -39,3 +39,21 @@ func TestRunMaxRequests(t *testing.T) {
 		t.Errorf("Requests = %d, want about 1000", res.Requests)
 	}
 }
+
+func TestRunRate(t *testing.T) {
+	res := RunRate(context.Background(), 200, 500*time.Millisecond, 4, func(ctx context.Context, seq int) error { return nil })
+	if res.Requests != 100 {
+		t.Errorf("Requests = %d at 200/s for 0.5s, want 100", res.Requests)
+	}
+	if res.Errors != 0 || res.Elapsed < 450*time.Millisecond {
+		t.Errorf("Errors = %d, Elapsed = %v; want 0 errors over about 0.5s", res.Errors, res.Elapsed)
+	}
+	// A system slower than the rate: calls start late and their latency shows it.
+	slow := RunRate(context.Background(), 100, 200*time.Millisecond, 1, func(ctx context.Context, seq int) error {
+		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	if slow.Max < 100*time.Millisecond {
+		t.Errorf("falling behind: max latency %v, want the queueing delay counted (>100ms)", slow.Max)
+	}
+}
