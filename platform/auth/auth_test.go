@@ -377,3 +377,46 @@ func TestPoliciesMissing(t *testing.T) {
 		t.Error("Merge of duplicate policies = nil error")
 	}
 }
+
+// fakeStream feeds messages to a guarded stream.
+type fakeStream struct {
+	grpc.ServerStream
+	ctx  context.Context
+	msgs []string
+}
+
+func (f *fakeStream) Context() context.Context { return f.ctx }
+
+func (f *fakeStream) RecvMsg(m any) error {
+	if len(f.msgs) == 0 {
+		return context.Canceled
+	}
+	m.(*descriptorpb.FieldDescriptorProto).Name = proto.String(f.msgs[0])
+	f.msgs = f.msgs[1:]
+	return nil
+}
+
+func TestGuardedStreamAreas(t *testing.T) {
+	ctx := authn.NewContext(context.Background(), authn.Principal{Subject: "s", Role: authn.RoleLEP, Area: "E37000022"})
+	pol := Policy{Roles: []authn.Role{authn.RoleLEP}, AreaBound: true}
+	tests := []struct {
+		name    string
+		msgs    []string
+		wantErr []bool
+	}{
+		{"first names own area, later silent", []string{"areas/E37000022", "", ""}, []bool{false, false, false}},
+		{"first silent", []string{""}, []bool{true}},
+		{"later names another area", []string{"areas/E37000022", "areas/E37000016"}, []bool{false, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gs := &guardedStream{ServerStream: &fakeStream{ctx: ctx, msgs: tt.msgs}, ctx: ctx, pol: pol}
+			for i, want := range tt.wantErr {
+				err := gs.RecvMsg(&descriptorpb.FieldDescriptorProto{})
+				if (err != nil) != want {
+					t.Errorf("message %d (%q): err %v, want error=%v", i, tt.msgs[i], err, want)
+				}
+			}
+		})
+	}
+}

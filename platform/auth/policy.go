@@ -182,10 +182,29 @@ func checkArea(ctx context.Context, pol Policy, req any) error {
 }
 
 // AreaOf reads the area a request acts on from its resource name fields: "name",
-// "parent" ("areas/{code}/...") or "area" (a code or "areas/{code}"). It reports false
-// when the message names no area.
+// "parent" ("areas/{code}/...") or "area" (a code or "areas/{code}"), or, for an update
+// request, the "name" of the resource message it carries. It reports false when the
+// message names no area.
 func AreaOf(m proto.Message) (string, bool) {
 	r := m.ProtoReflect()
+	if area, ok := areaOfFields(r); ok {
+		return area, true
+	}
+	// Update requests carry the resource (for example course) with its name inside.
+	fields := r.Descriptor().Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if fd.Kind() != protoreflect.MessageKind || fd.IsList() || fd.IsMap() || !r.Has(fd) {
+			continue
+		}
+		if area, ok := areaOfFields(r.Get(fd).Message()); ok {
+			return area, true
+		}
+	}
+	return "", false
+}
+
+func areaOfFields(r protoreflect.Message) (string, bool) {
 	fields := r.Descriptor().Fields()
 	for _, name := range []protoreflect.Name{"name", "parent", "area"} {
 		fd := fields.ByName(name)
@@ -238,11 +257,13 @@ func (g *Guard) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInf
 	return handler(srv, &guardedStream{ServerStream: ss, ctx: ctx, pol: pol})
 }
 
-// guardedStream carries the principal and checks the area of every received message.
+// guardedStream carries the principal and checks the area of received messages: the
+// first must name the caller's area; a later one that names an area must name the same.
 type guardedStream struct {
 	grpc.ServerStream
-	ctx context.Context
-	pol Policy
+	ctx      context.Context
+	pol      Policy
+	received bool
 }
 
 func (s *guardedStream) Context() context.Context { return s.ctx }
@@ -250,6 +271,15 @@ func (s *guardedStream) Context() context.Context { return s.ctx }
 func (s *guardedStream) RecvMsg(m any) error {
 	if err := s.ServerStream.RecvMsg(m); err != nil {
 		return err
+	}
+	first := !s.received
+	s.received = true
+	if !first {
+		if pm, ok := m.(proto.Message); ok {
+			if _, named := AreaOf(pm); !named {
+				return nil
+			}
+		}
 	}
 	return checkArea(s.ctx, s.pol, m)
 }

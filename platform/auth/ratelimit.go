@@ -35,7 +35,7 @@ func ParseRates(s string) (map[authn.Role]Rate, error) {
 			return nil, fmt.Errorf("rate %q: perSecond must be positive and burst at least 1", part)
 		}
 		switch authn.Role(role) {
-		case authn.RoleFrontend, authn.RoleAdviser, authn.RoleLEP, authn.RoleEvaluator, authn.RoleAdmin:
+		case authn.RoleFrontend, authn.RoleAdviser, authn.RoleLEP, authn.RoleEvaluator, authn.RoleAdmin, authn.RoleService:
 		default:
 			return nil, fmt.Errorf("rate %q: unknown role %q", part, role)
 		}

@@ -131,7 +131,7 @@ func (v *Verifier) Verify(token string) (authn.Principal, error) {
 	}
 	p := authn.Principal{Subject: std.Subject, Role: authn.Role(extra.Role), Area: extra.Area}
 	switch p.Role {
-	case authn.RoleFrontend, authn.RoleAdviser, authn.RoleEvaluator, authn.RoleAdmin:
+	case authn.RoleFrontend, authn.RoleAdviser, authn.RoleEvaluator, authn.RoleAdmin, authn.RoleService:
 	case authn.RoleLEP:
 		if p.Area == "" {
 			return fail("lep token without an area")

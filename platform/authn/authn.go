@@ -20,6 +20,9 @@ const (
 	RoleEvaluator Role = "evaluator"
 	// RoleAdmin operates the service.
 	RoleAdmin Role = "admin"
+	// RoleService is another retrain service acting for itself (the eligibility
+	// service's outbox recording conversions with outreach), never a person.
+	RoleService Role = "service"
 )
 
 // Principal is an authenticated caller.
