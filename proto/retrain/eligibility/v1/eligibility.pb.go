@@ -9,6 +9,7 @@ package eligibilityv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -295,7 +296,13 @@ type CheckEligibilityRequest struct {
 	// UK postcode of the learner's home, used to find the area whose rules apply.
 	Postcode string `protobuf:"bytes,4,opt,name=postcode,proto3" json:"postcode,omitempty"`
 	// The day to evaluate the rules on, YYYY-MM-DD; defaults to today in Europe/London.
-	AsOf          string `protobuf:"bytes,5,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	AsOf string `protobuf:"bytes,5,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	// Optional id of the visitor's journey from the front end (1 to 64 letters, digits,
+	// '.', '_' or '-'). When given and the deployment relays conversions to outreach, an
+	// "eligibility checked" conversion (a new event id, the journey id, the outcome, the
+	// areas and the time) is durably queued for outreach attribution before the answer is
+	// returned; otherwise it is only validated.
+	JourneyId     string `protobuf:"bytes,6,opt,name=journey_id,json=journeyId,proto3" json:"journey_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -365,6 +372,13 @@ func (x *CheckEligibilityRequest) GetAsOf() string {
 	return ""
 }
 
+func (x *CheckEligibilityRequest) GetJourneyId() string {
+	if x != nil {
+		return x.JourneyId
+	}
+	return ""
+}
+
 // CheckEligibilityResponse is the answer, with an explanation per criterion.
 type CheckEligibilityResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -383,7 +397,10 @@ type CheckEligibilityResponse struct {
 	// Plain-English changes that would change the outcome.
 	WouldChange []string `protobuf:"bytes,7,rep,name=would_change,json=wouldChange,proto3" json:"would_change,omitempty"`
 	// ONS codes of the LEP or Combined Authority areas the postcode resolved to, if any.
-	Areas         []string `protobuf:"bytes,8,rep,name=areas,proto3" json:"areas,omitempty"`
+	Areas []string `protobuf:"bytes,8,rep,name=areas,proto3" json:"areas,omitempty"`
+	// What the person can do next: steps for the outcome (for example the National Careers
+	// Service adviser line for anyone not eligible), then the local offer of their area.
+	NextSteps     []*NextStep `protobuf:"bytes,9,rep,name=next_steps,json=nextSteps,proto3" json:"next_steps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -474,6 +491,104 @@ func (x *CheckEligibilityResponse) GetAreas() []string {
 	return nil
 }
 
+func (x *CheckEligibilityResponse) GetNextSteps() []*NextStep {
+	if x != nil {
+		return x.NextSteps
+	}
+	return nil
+}
+
+// NextStep is something a person can do after a check.
+type NextStep struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A stable code: ADVISER_LINE, FIND_COURSE, ANSWER_MORE or LOCAL_OFFER.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// A short heading.
+	Title string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	// What the step is, in plain English.
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// Where to go, if anywhere.
+	Url string `protobuf:"bytes,4,opt,name=url,proto3" json:"url,omitempty"`
+	// A number to call, if any.
+	Phone string `protobuf:"bytes,5,opt,name=phone,proto3" json:"phone,omitempty"`
+	// ONS code of the area whose local offer this is.
+	Area          string `protobuf:"bytes,6,opt,name=area,proto3" json:"area,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NextStep) Reset() {
+	*x = NextStep{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NextStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NextStep) ProtoMessage() {}
+
+func (x *NextStep) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NextStep.ProtoReflect.Descriptor instead.
+func (*NextStep) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *NextStep) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *NextStep) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *NextStep) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *NextStep) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *NextStep) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *NextStep) GetArea() string {
+	if x != nil {
+		return x.Area
+	}
+	return ""
+}
+
 // CriterionResult explains one criterion of an answer.
 type CriterionResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -493,7 +608,7 @@ type CriterionResult struct {
 
 func (x *CriterionResult) Reset() {
 	*x = CriterionResult{}
-	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[2]
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -505,7 +620,7 @@ func (x *CriterionResult) String() string {
 func (*CriterionResult) ProtoMessage() {}
 
 func (x *CriterionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[2]
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -518,7 +633,7 @@ func (x *CriterionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CriterionResult.ProtoReflect.Descriptor instead.
 func (*CriterionResult) Descriptor() ([]byte, []int) {
-	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{2}
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CriterionResult) GetCriterion() Criterion {
@@ -575,7 +690,7 @@ type ParameterTrace struct {
 
 func (x *ParameterTrace) Reset() {
 	*x = ParameterTrace{}
-	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[3]
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +702,7 @@ func (x *ParameterTrace) String() string {
 func (*ParameterTrace) ProtoMessage() {}
 
 func (x *ParameterTrace) ProtoReflect() protoreflect.Message {
-	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[3]
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +715,7 @@ func (x *ParameterTrace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParameterTrace.ProtoReflect.Descriptor instead.
 func (*ParameterTrace) Descriptor() ([]byte, []int) {
-	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{3}
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ParameterTrace) GetParameter() string {
@@ -638,18 +753,2029 @@ func (x *ParameterTrace) GetReference() string {
 	return ""
 }
 
+// ScreenCohortRequest is one row of a cohort: a learner's answers, all optional.
+type ScreenCohortRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's own id for the row, echoed in the response. Not stored.
+	RowId string `protobuf:"bytes,1,opt,name=row_id,json=rowId,proto3" json:"row_id,omitempty"`
+	// Date of birth as YYYY-MM-DD.
+	DateOfBirth string `protobuf:"bytes,2,opt,name=date_of_birth,json=dateOfBirth,proto3" json:"date_of_birth,omitempty"`
+	// Highest qualification held.
+	HighestQualification RqfLevel `protobuf:"varint,3,opt,name=highest_qualification,json=highestQualification,proto3,enum=retrain.eligibility.v1.RqfLevel" json:"highest_qualification,omitempty"`
+	// Gross annual pay in pence.
+	AnnualSalaryPence *int64 `protobuf:"varint,4,opt,name=annual_salary_pence,json=annualSalaryPence,proto3,oneof" json:"annual_salary_pence,omitempty"`
+	// UK postcode.
+	Postcode string `protobuf:"bytes,5,opt,name=postcode,proto3" json:"postcode,omitempty"`
+	// The day to evaluate the rules on, YYYY-MM-DD; defaults to today.
+	AsOf          string `protobuf:"bytes,6,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScreenCohortRequest) Reset() {
+	*x = ScreenCohortRequest{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScreenCohortRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScreenCohortRequest) ProtoMessage() {}
+
+func (x *ScreenCohortRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScreenCohortRequest.ProtoReflect.Descriptor instead.
+func (*ScreenCohortRequest) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ScreenCohortRequest) GetRowId() string {
+	if x != nil {
+		return x.RowId
+	}
+	return ""
+}
+
+func (x *ScreenCohortRequest) GetDateOfBirth() string {
+	if x != nil {
+		return x.DateOfBirth
+	}
+	return ""
+}
+
+func (x *ScreenCohortRequest) GetHighestQualification() RqfLevel {
+	if x != nil {
+		return x.HighestQualification
+	}
+	return RqfLevel_RQF_LEVEL_UNSPECIFIED
+}
+
+func (x *ScreenCohortRequest) GetAnnualSalaryPence() int64 {
+	if x != nil && x.AnnualSalaryPence != nil {
+		return *x.AnnualSalaryPence
+	}
+	return 0
+}
+
+func (x *ScreenCohortRequest) GetPostcode() string {
+	if x != nil {
+		return x.Postcode
+	}
+	return ""
+}
+
+func (x *ScreenCohortRequest) GetAsOf() string {
+	if x != nil {
+		return x.AsOf
+	}
+	return ""
+}
+
+// ScreenCohortResponse is the answer for one row.
+type ScreenCohortResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The row's position in the stream, from 0.
+	Row int64 `protobuf:"varint,1,opt,name=row,proto3" json:"row,omitempty"`
+	// The row_id sent.
+	RowId string `protobuf:"bytes,2,opt,name=row_id,json=rowId,proto3" json:"row_id,omitempty"`
+	// The answer, or the row's error.
+	//
+	// Types that are valid to be assigned to Outcome:
+	//
+	//	*ScreenCohortResponse_Result
+	//	*ScreenCohortResponse_Error
+	Outcome       isScreenCohortResponse_Outcome `protobuf_oneof:"outcome"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScreenCohortResponse) Reset() {
+	*x = ScreenCohortResponse{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScreenCohortResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScreenCohortResponse) ProtoMessage() {}
+
+func (x *ScreenCohortResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScreenCohortResponse.ProtoReflect.Descriptor instead.
+func (*ScreenCohortResponse) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ScreenCohortResponse) GetRow() int64 {
+	if x != nil {
+		return x.Row
+	}
+	return 0
+}
+
+func (x *ScreenCohortResponse) GetRowId() string {
+	if x != nil {
+		return x.RowId
+	}
+	return ""
+}
+
+func (x *ScreenCohortResponse) GetOutcome() isScreenCohortResponse_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *ScreenCohortResponse) GetResult() *CheckEligibilityResponse {
+	if x != nil {
+		if x, ok := x.Outcome.(*ScreenCohortResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+func (x *ScreenCohortResponse) GetError() *RowError {
+	if x != nil {
+		if x, ok := x.Outcome.(*ScreenCohortResponse_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isScreenCohortResponse_Outcome interface {
+	isScreenCohortResponse_Outcome()
+}
+
+type ScreenCohortResponse_Result struct {
+	// The answer, as CheckEligibility gives it.
+	Result *CheckEligibilityResponse `protobuf:"bytes,3,opt,name=result,proto3,oneof"`
+}
+
+type ScreenCohortResponse_Error struct {
+	// Why the row could not be checked.
+	Error *RowError `protobuf:"bytes,4,opt,name=error,proto3,oneof"`
+}
+
+func (*ScreenCohortResponse_Result) isScreenCohortResponse_Outcome() {}
+
+func (*ScreenCohortResponse_Error) isScreenCohortResponse_Outcome() {}
+
+// RowError says why one row of a screening could not be checked.
+type RowError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A summary naming the bad fields, never their values.
+	Message string `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	// One entry per bad field.
+	FieldViolations []*FieldViolation `protobuf:"bytes,2,rep,name=field_violations,json=fieldViolations,proto3" json:"field_violations,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RowError) Reset() {
+	*x = RowError{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RowError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RowError) ProtoMessage() {}
+
+func (x *RowError) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RowError.ProtoReflect.Descriptor instead.
+func (*RowError) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RowError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *RowError) GetFieldViolations() []*FieldViolation {
+	if x != nil {
+		return x.FieldViolations
+	}
+	return nil
+}
+
+// FieldViolation names a bad field of a row and says what is wrong with it.
+type FieldViolation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The field name.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// What is wrong, without the value.
+	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldViolation) Reset() {
+	*x = FieldViolation{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldViolation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldViolation) ProtoMessage() {}
+
+func (x *FieldViolation) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldViolation.ProtoReflect.Descriptor instead.
+func (*FieldViolation) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *FieldViolation) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *FieldViolation) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// Ruleset is one published version of the eligibility rule: parameters as dated values,
+// per-area overrides and, optionally, the areas where the service is live.
+type Ruleset struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: rulesets/{version}. Output only.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The version, lower-case letters, digits, '.' or '-'; required when creating.
+	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// What the ruleset is for, for people.
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// The first day this version is in force, YYYY-MM-DD; when creating, empty means today
+	// and an earlier day is refused. Empty on output means from the beginning.
+	EffectiveFrom string `protobuf:"bytes,4,opt,name=effective_from,json=effectiveFrom,proto3" json:"effective_from,omitempty"`
+	// When it was published. Output only.
+	PublishTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=publish_time,json=publishTime,proto3" json:"publish_time,omitempty"`
+	// Who published it ("config" for the configured ruleset). Output only.
+	PublishedBy string `protobuf:"bytes,6,opt,name=published_by,json=publishedBy,proto3" json:"published_by,omitempty"`
+	// Where it came from: builtin, file or api. Output only.
+	Source string `protobuf:"bytes,7,opt,name=source,proto3" json:"source,omitempty"`
+	// Minimum age in whole years.
+	AgeFloor *Parameter `protobuf:"bytes,8,opt,name=age_floor,json=ageFloor,proto3" json:"age_floor,omitempty"`
+	// Highest qualification allowed, as an RqfLevel number (7 is RQF_LEVEL_5).
+	QualificationCeiling *Parameter `protobuf:"bytes,9,opt,name=qualification_ceiling,json=qualificationCeiling,proto3" json:"qualification_ceiling,omitempty"`
+	// Gross annual salary in pence that a learner must earn less than.
+	SalaryThresholdPence *Parameter `protobuf:"bytes,10,opt,name=salary_threshold_pence,json=salaryThresholdPence,proto3" json:"salary_threshold_pence,omitempty"`
+	// Per-area overrides.
+	AreaOverrides []*AreaOverride `protobuf:"bytes,11,rep,name=area_overrides,json=areaOverrides,proto3" json:"area_overrides,omitempty"`
+	// Areas where the service is live; when empty, it is live everywhere.
+	LiveAreas     []*LiveArea `protobuf:"bytes,12,rep,name=live_areas,json=liveAreas,proto3" json:"live_areas,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ruleset) Reset() {
+	*x = Ruleset{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ruleset) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ruleset) ProtoMessage() {}
+
+func (x *Ruleset) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ruleset.ProtoReflect.Descriptor instead.
+func (*Ruleset) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Ruleset) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Ruleset) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Ruleset) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Ruleset) GetEffectiveFrom() string {
+	if x != nil {
+		return x.EffectiveFrom
+	}
+	return ""
+}
+
+func (x *Ruleset) GetPublishTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PublishTime
+	}
+	return nil
+}
+
+func (x *Ruleset) GetPublishedBy() string {
+	if x != nil {
+		return x.PublishedBy
+	}
+	return ""
+}
+
+func (x *Ruleset) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Ruleset) GetAgeFloor() *Parameter {
+	if x != nil {
+		return x.AgeFloor
+	}
+	return nil
+}
+
+func (x *Ruleset) GetQualificationCeiling() *Parameter {
+	if x != nil {
+		return x.QualificationCeiling
+	}
+	return nil
+}
+
+func (x *Ruleset) GetSalaryThresholdPence() *Parameter {
+	if x != nil {
+		return x.SalaryThresholdPence
+	}
+	return nil
+}
+
+func (x *Ruleset) GetAreaOverrides() []*AreaOverride {
+	if x != nil {
+		return x.AreaOverrides
+	}
+	return nil
+}
+
+func (x *Ruleset) GetLiveAreas() []*LiveArea {
+	if x != nil {
+		return x.LiveAreas
+	}
+	return nil
+}
+
+// Parameter is one number of the rule with its history of values.
+type Parameter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Values in order of start date.
+	Values        []*ParameterValue `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Parameter) Reset() {
+	*x = Parameter{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Parameter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Parameter) ProtoMessage() {}
+
+func (x *Parameter) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Parameter.ProtoReflect.Descriptor instead.
+func (*Parameter) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Parameter) GetValues() []*ParameterValue {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// ParameterValue is a parameter's value from a start date.
+type ParameterValue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First day in force, YYYY-MM-DD.
+	Start string `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
+	// The value.
+	Value int64 `protobuf:"varint,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Where the value comes from.
+	Reference     string `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParameterValue) Reset() {
+	*x = ParameterValue{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParameterValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParameterValue) ProtoMessage() {}
+
+func (x *ParameterValue) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParameterValue.ProtoReflect.Descriptor instead.
+func (*ParameterValue) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ParameterValue) GetStart() string {
+	if x != nil {
+		return x.Start
+	}
+	return ""
+}
+
+func (x *ParameterValue) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *ParameterValue) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+// AreaOverride is the parameters that differ in one area.
+type AreaOverride struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ONS code of the area.
+	Area string `protobuf:"bytes,1,opt,name=area,proto3" json:"area,omitempty"`
+	// Overrides the age floor, if set.
+	AgeFloor *Parameter `protobuf:"bytes,2,opt,name=age_floor,json=ageFloor,proto3" json:"age_floor,omitempty"`
+	// Overrides the qualification ceiling, if set.
+	QualificationCeiling *Parameter `protobuf:"bytes,3,opt,name=qualification_ceiling,json=qualificationCeiling,proto3" json:"qualification_ceiling,omitempty"`
+	// Overrides the salary threshold, if set.
+	SalaryThresholdPence *Parameter `protobuf:"bytes,4,opt,name=salary_threshold_pence,json=salaryThresholdPence,proto3" json:"salary_threshold_pence,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *AreaOverride) Reset() {
+	*x = AreaOverride{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AreaOverride) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AreaOverride) ProtoMessage() {}
+
+func (x *AreaOverride) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AreaOverride.ProtoReflect.Descriptor instead.
+func (*AreaOverride) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *AreaOverride) GetArea() string {
+	if x != nil {
+		return x.Area
+	}
+	return ""
+}
+
+func (x *AreaOverride) GetAgeFloor() *Parameter {
+	if x != nil {
+		return x.AgeFloor
+	}
+	return nil
+}
+
+func (x *AreaOverride) GetQualificationCeiling() *Parameter {
+	if x != nil {
+		return x.QualificationCeiling
+	}
+	return nil
+}
+
+func (x *AreaOverride) GetSalaryThresholdPence() *Parameter {
+	if x != nil {
+		return x.SalaryThresholdPence
+	}
+	return nil
+}
+
+// LiveArea is an area where the service is open.
+type LiveArea struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ONS code of the area.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// First day live, YYYY-MM-DD.
+	From string `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	// Last day live, YYYY-MM-DD; empty means it stays live.
+	Until string `protobuf:"bytes,3,opt,name=until,proto3" json:"until,omitempty"`
+	// Where the roll-out date comes from.
+	Reference     string `protobuf:"bytes,4,opt,name=reference,proto3" json:"reference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiveArea) Reset() {
+	*x = LiveArea{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveArea) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveArea) ProtoMessage() {}
+
+func (x *LiveArea) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveArea.ProtoReflect.Descriptor instead.
+func (*LiveArea) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *LiveArea) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *LiveArea) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *LiveArea) GetUntil() string {
+	if x != nil {
+		return x.Until
+	}
+	return ""
+}
+
+func (x *LiveArea) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+// ListRulesetsRequest asks for a page of rulesets.
+type ListRulesetsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many (default 50, at most 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRulesetsRequest) Reset() {
+	*x = ListRulesetsRequest{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRulesetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRulesetsRequest) ProtoMessage() {}
+
+func (x *ListRulesetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRulesetsRequest.ProtoReflect.Descriptor instead.
+func (*ListRulesetsRequest) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListRulesetsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRulesetsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListRulesetsResponse is a page of rulesets.
+type ListRulesetsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rulesets, oldest publication first.
+	Rulesets []*Ruleset `protobuf:"bytes,1,rep,name=rulesets,proto3" json:"rulesets,omitempty"`
+	// Token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRulesetsResponse) Reset() {
+	*x = ListRulesetsResponse{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRulesetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRulesetsResponse) ProtoMessage() {}
+
+func (x *ListRulesetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRulesetsResponse.ProtoReflect.Descriptor instead.
+func (*ListRulesetsResponse) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListRulesetsResponse) GetRulesets() []*Ruleset {
+	if x != nil {
+		return x.Rulesets
+	}
+	return nil
+}
+
+func (x *ListRulesetsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetRulesetRequest names a ruleset.
+type GetRulesetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// rulesets/{version}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRulesetRequest) Reset() {
+	*x = GetRulesetRequest{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRulesetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRulesetRequest) ProtoMessage() {}
+
+func (x *GetRulesetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRulesetRequest.ProtoReflect.Descriptor instead.
+func (*GetRulesetRequest) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GetRulesetRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// GetRulesetResponse holds the ruleset.
+type GetRulesetResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ruleset.
+	Ruleset       *Ruleset `protobuf:"bytes,1,opt,name=ruleset,proto3" json:"ruleset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRulesetResponse) Reset() {
+	*x = GetRulesetResponse{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRulesetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRulesetResponse) ProtoMessage() {}
+
+func (x *GetRulesetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRulesetResponse.ProtoReflect.Descriptor instead.
+func (*GetRulesetResponse) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetRulesetResponse) GetRuleset() *Ruleset {
+	if x != nil {
+		return x.Ruleset
+	}
+	return nil
+}
+
+// CreateRulesetRequest publishes a ruleset.
+type CreateRulesetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ruleset; output-only fields are ignored.
+	Ruleset       *Ruleset `protobuf:"bytes,1,opt,name=ruleset,proto3" json:"ruleset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRulesetRequest) Reset() {
+	*x = CreateRulesetRequest{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRulesetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRulesetRequest) ProtoMessage() {}
+
+func (x *CreateRulesetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRulesetRequest.ProtoReflect.Descriptor instead.
+func (*CreateRulesetRequest) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CreateRulesetRequest) GetRuleset() *Ruleset {
+	if x != nil {
+		return x.Ruleset
+	}
+	return nil
+}
+
+// CreateRulesetResponse holds the published ruleset.
+type CreateRulesetResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ruleset as stored.
+	Ruleset       *Ruleset `protobuf:"bytes,1,opt,name=ruleset,proto3" json:"ruleset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRulesetResponse) Reset() {
+	*x = CreateRulesetResponse{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRulesetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRulesetResponse) ProtoMessage() {}
+
+func (x *CreateRulesetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRulesetResponse.ProtoReflect.Descriptor instead.
+func (*CreateRulesetResponse) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CreateRulesetResponse) GetRuleset() *Ruleset {
+	if x != nil {
+		return x.Ruleset
+	}
+	return nil
+}
+
+// Assessment is an adviser's recorded assessment of a learner.
+type Assessment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: learners/{learner}/assessments/{assessment}. Output only.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Date of birth as YYYY-MM-DD.
+	DateOfBirth string `protobuf:"bytes,2,opt,name=date_of_birth,json=dateOfBirth,proto3" json:"date_of_birth,omitempty"`
+	// Highest qualification held.
+	HighestQualification RqfLevel `protobuf:"varint,3,opt,name=highest_qualification,json=highestQualification,proto3,enum=retrain.eligibility.v1.RqfLevel" json:"highest_qualification,omitempty"`
+	// Gross annual pay in pence.
+	AnnualSalaryPence *int64 `protobuf:"varint,4,opt,name=annual_salary_pence,json=annualSalaryPence,proto3,oneof" json:"annual_salary_pence,omitempty"`
+	// UK postcode; stored normalised.
+	Postcode string `protobuf:"bytes,5,opt,name=postcode,proto3" json:"postcode,omitempty"`
+	// The day the rules were evaluated on; when creating, empty means today.
+	AsOf string `protobuf:"bytes,6,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	// The answer as recorded. Output only.
+	Result *CheckEligibilityResponse `protobuf:"bytes,7,opt,name=result,proto3" json:"result,omitempty"`
+	// The ruleset version that decided it. Output only.
+	RulesetVersion string `protobuf:"bytes,8,opt,name=ruleset_version,json=rulesetVersion,proto3" json:"ruleset_version,omitempty"`
+	// When it was recorded. Output only.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Who recorded it. Output only.
+	RecordedBy    string `protobuf:"bytes,10,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Assessment) Reset() {
+	*x = Assessment{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Assessment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Assessment) ProtoMessage() {}
+
+func (x *Assessment) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Assessment.ProtoReflect.Descriptor instead.
+func (*Assessment) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Assessment) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Assessment) GetDateOfBirth() string {
+	if x != nil {
+		return x.DateOfBirth
+	}
+	return ""
+}
+
+func (x *Assessment) GetHighestQualification() RqfLevel {
+	if x != nil {
+		return x.HighestQualification
+	}
+	return RqfLevel_RQF_LEVEL_UNSPECIFIED
+}
+
+func (x *Assessment) GetAnnualSalaryPence() int64 {
+	if x != nil && x.AnnualSalaryPence != nil {
+		return *x.AnnualSalaryPence
+	}
+	return 0
+}
+
+func (x *Assessment) GetPostcode() string {
+	if x != nil {
+		return x.Postcode
+	}
+	return ""
+}
+
+func (x *Assessment) GetAsOf() string {
+	if x != nil {
+		return x.AsOf
+	}
+	return ""
+}
+
+func (x *Assessment) GetResult() *CheckEligibilityResponse {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *Assessment) GetRulesetVersion() string {
+	if x != nil {
+		return x.RulesetVersion
+	}
+	return ""
+}
+
+func (x *Assessment) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Assessment) GetRecordedBy() string {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return ""
+}
+
+// CreateAssessmentRequest records an assessment.
+type CreateAssessmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// learners/{learner}: the learner's opaque reference from the adviser's system.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The learner's answers.
+	Assessment    *Assessment `protobuf:"bytes,2,opt,name=assessment,proto3" json:"assessment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAssessmentRequest) Reset() {
+	*x = CreateAssessmentRequest{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAssessmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAssessmentRequest) ProtoMessage() {}
+
+func (x *CreateAssessmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAssessmentRequest.ProtoReflect.Descriptor instead.
+func (*CreateAssessmentRequest) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CreateAssessmentRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateAssessmentRequest) GetAssessment() *Assessment {
+	if x != nil {
+		return x.Assessment
+	}
+	return nil
+}
+
+// CreateAssessmentResponse holds the recorded assessment.
+type CreateAssessmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The assessment as stored.
+	Assessment    *Assessment `protobuf:"bytes,1,opt,name=assessment,proto3" json:"assessment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAssessmentResponse) Reset() {
+	*x = CreateAssessmentResponse{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAssessmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAssessmentResponse) ProtoMessage() {}
+
+func (x *CreateAssessmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAssessmentResponse.ProtoReflect.Descriptor instead.
+func (*CreateAssessmentResponse) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CreateAssessmentResponse) GetAssessment() *Assessment {
+	if x != nil {
+		return x.Assessment
+	}
+	return nil
+}
+
+// GetAssessmentRequest names an assessment.
+type GetAssessmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// learners/{learner}/assessments/{assessment}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAssessmentRequest) Reset() {
+	*x = GetAssessmentRequest{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAssessmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAssessmentRequest) ProtoMessage() {}
+
+func (x *GetAssessmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAssessmentRequest.ProtoReflect.Descriptor instead.
+func (*GetAssessmentRequest) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetAssessmentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// GetAssessmentResponse holds the assessment.
+type GetAssessmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The assessment.
+	Assessment    *Assessment `protobuf:"bytes,1,opt,name=assessment,proto3" json:"assessment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAssessmentResponse) Reset() {
+	*x = GetAssessmentResponse{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAssessmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAssessmentResponse) ProtoMessage() {}
+
+func (x *GetAssessmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAssessmentResponse.ProtoReflect.Descriptor instead.
+func (*GetAssessmentResponse) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetAssessmentResponse) GetAssessment() *Assessment {
+	if x != nil {
+		return x.Assessment
+	}
+	return nil
+}
+
+// ListAssessmentsRequest asks for a page of a learner's assessments.
+type ListAssessmentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// learners/{learner}
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// At most this many (default 50, at most 1000).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAssessmentsRequest) Reset() {
+	*x = ListAssessmentsRequest{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAssessmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAssessmentsRequest) ProtoMessage() {}
+
+func (x *ListAssessmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAssessmentsRequest.ProtoReflect.Descriptor instead.
+func (*ListAssessmentsRequest) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListAssessmentsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListAssessmentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAssessmentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAssessmentsResponse is a page of assessments.
+type ListAssessmentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The assessments, oldest first.
+	Assessments []*Assessment `protobuf:"bytes,1,rep,name=assessments,proto3" json:"assessments,omitempty"`
+	// Token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAssessmentsResponse) Reset() {
+	*x = ListAssessmentsResponse{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAssessmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAssessmentsResponse) ProtoMessage() {}
+
+func (x *ListAssessmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAssessmentsResponse.ProtoReflect.Descriptor instead.
+func (*ListAssessmentsResponse) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListAssessmentsResponse) GetAssessments() []*Assessment {
+	if x != nil {
+		return x.Assessments
+	}
+	return nil
+}
+
+func (x *ListAssessmentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ReplayAssessmentRequest names the assessment to replay.
+type ReplayAssessmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// learners/{learner}/assessments/{assessment}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayAssessmentRequest) Reset() {
+	*x = ReplayAssessmentRequest{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayAssessmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayAssessmentRequest) ProtoMessage() {}
+
+func (x *ReplayAssessmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayAssessmentRequest.ProtoReflect.Descriptor instead.
+func (*ReplayAssessmentRequest) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ReplayAssessmentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ReplayAssessmentResponse is an assessment evaluated again.
+type ReplayAssessmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The assessment as recorded.
+	Assessment *Assessment `protobuf:"bytes,1,opt,name=assessment,proto3" json:"assessment,omitempty"`
+	// The answer under the assessment's own ruleset on its own as_of.
+	Recorded *CheckEligibilityResponse `protobuf:"bytes,2,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	// True when that answer equals the recorded one (always, unless the store was damaged).
+	RecordedMatches bool `protobuf:"varint,3,opt,name=recorded_matches,json=recordedMatches,proto3" json:"recorded_matches,omitempty"`
+	// The answer to the same answers under the ruleset in force today, on today.
+	Current *CheckEligibilityResponse `protobuf:"bytes,4,opt,name=current,proto3" json:"current,omitempty"`
+	// How the current answer differs from the recorded one, in plain English.
+	Changes       []string `protobuf:"bytes,5,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayAssessmentResponse) Reset() {
+	*x = ReplayAssessmentResponse{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayAssessmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayAssessmentResponse) ProtoMessage() {}
+
+func (x *ReplayAssessmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayAssessmentResponse.ProtoReflect.Descriptor instead.
+func (*ReplayAssessmentResponse) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ReplayAssessmentResponse) GetAssessment() *Assessment {
+	if x != nil {
+		return x.Assessment
+	}
+	return nil
+}
+
+func (x *ReplayAssessmentResponse) GetRecorded() *CheckEligibilityResponse {
+	if x != nil {
+		return x.Recorded
+	}
+	return nil
+}
+
+func (x *ReplayAssessmentResponse) GetRecordedMatches() bool {
+	if x != nil {
+		return x.RecordedMatches
+	}
+	return false
+}
+
+func (x *ReplayAssessmentResponse) GetCurrent() *CheckEligibilityResponse {
+	if x != nil {
+		return x.Current
+	}
+	return nil
+}
+
+func (x *ReplayAssessmentResponse) GetChanges() []string {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+// ExportLearnerRequest names the learner.
+type ExportLearnerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// learners/{learner}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportLearnerRequest) Reset() {
+	*x = ExportLearnerRequest{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportLearnerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportLearnerRequest) ProtoMessage() {}
+
+func (x *ExportLearnerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportLearnerRequest.ProtoReflect.Descriptor instead.
+func (*ExportLearnerRequest) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ExportLearnerRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// ExportLearnerResponse is everything held on a learner.
+type ExportLearnerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// learners/{learner}
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Their assessments, oldest first.
+	Assessments []*Assessment `protobuf:"bytes,2,rep,name=assessments,proto3" json:"assessments,omitempty"`
+	// The audit records about them, oldest first, this export's included.
+	AuditRecords []*AuditRecord `protobuf:"bytes,3,rep,name=audit_records,json=auditRecords,proto3" json:"audit_records,omitempty"`
+	// When the export was made.
+	ExportTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=export_time,json=exportTime,proto3" json:"export_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportLearnerResponse) Reset() {
+	*x = ExportLearnerResponse{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportLearnerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportLearnerResponse) ProtoMessage() {}
+
+func (x *ExportLearnerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportLearnerResponse.ProtoReflect.Descriptor instead.
+func (*ExportLearnerResponse) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ExportLearnerResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ExportLearnerResponse) GetAssessments() []*Assessment {
+	if x != nil {
+		return x.Assessments
+	}
+	return nil
+}
+
+func (x *ExportLearnerResponse) GetAuditRecords() []*AuditRecord {
+	if x != nil {
+		return x.AuditRecords
+	}
+	return nil
+}
+
+func (x *ExportLearnerResponse) GetExportTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExportTime
+	}
+	return nil
+}
+
+// DeleteLearnerRequest names the learner to erase.
+type DeleteLearnerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// learners/{learner}
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteLearnerRequest) Reset() {
+	*x = DeleteLearnerRequest{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteLearnerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteLearnerRequest) ProtoMessage() {}
+
+func (x *DeleteLearnerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteLearnerRequest.ProtoReflect.Descriptor instead.
+func (*DeleteLearnerRequest) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *DeleteLearnerRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// DeleteLearnerResponse says what was erased.
+type DeleteLearnerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many assessments were erased.
+	ErasedAssessments int32 `protobuf:"varint,1,opt,name=erased_assessments,json=erasedAssessments,proto3" json:"erased_assessments,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *DeleteLearnerResponse) Reset() {
+	*x = DeleteLearnerResponse{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteLearnerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteLearnerResponse) ProtoMessage() {}
+
+func (x *DeleteLearnerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteLearnerResponse.ProtoReflect.Descriptor instead.
+func (*DeleteLearnerResponse) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DeleteLearnerResponse) GetErasedAssessments() int32 {
+	if x != nil {
+		return x.ErasedAssessments
+	}
+	return 0
+}
+
+// AuditRecord is one entry of the append-only audit trail.
+type AuditRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resource name: auditRecords/{sequence}.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// When it happened.
+	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// Who did it: the authenticated subject, or "unauthenticated".
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// What happened, for example ASSESSMENT_READ or LEARNER_ERASED.
+	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	// The learner concerned, learners/{learner}; empty when none or after erasure.
+	Learner string `protobuf:"bytes,5,opt,name=learner,proto3" json:"learner,omitempty"`
+	// The assessment concerned, if one.
+	Assessment string `protobuf:"bytes,6,opt,name=assessment,proto3" json:"assessment,omitempty"`
+	// The full gRPC method called.
+	Rpc string `protobuf:"bytes,7,opt,name=rpc,proto3" json:"rpc,omitempty"`
+	// Non-personal context, such as a count or a ruleset version.
+	Detail string `protobuf:"bytes,8,opt,name=detail,proto3" json:"detail,omitempty"`
+	// True when erasure removed the learner from this record.
+	Redacted      bool `protobuf:"varint,9,opt,name=redacted,proto3" json:"redacted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditRecord) Reset() {
+	*x = AuditRecord{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditRecord) ProtoMessage() {}
+
+func (x *AuditRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
+func (*AuditRecord) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *AuditRecord) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditRecord) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetLearner() string {
+	if x != nil {
+		return x.Learner
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetAssessment() string {
+	if x != nil {
+		return x.Assessment
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetRpc() string {
+	if x != nil {
+		return x.Rpc
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetRedacted() bool {
+	if x != nil {
+		return x.Redacted
+	}
+	return false
+}
+
+// ListAuditRecordsRequest asks for a page of the audit trail.
+type ListAuditRecordsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many (default 50, at most 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditRecordsRequest) Reset() {
+	*x = ListAuditRecordsRequest{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditRecordsRequest) ProtoMessage() {}
+
+func (x *ListAuditRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditRecordsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListAuditRecordsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditRecordsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAuditRecordsResponse is a page of the audit trail.
+type ListAuditRecordsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The records, oldest first.
+	AuditRecords []*AuditRecord `protobuf:"bytes,1,rep,name=audit_records,json=auditRecords,proto3" json:"audit_records,omitempty"`
+	// Token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditRecordsResponse) Reset() {
+	*x = ListAuditRecordsResponse{}
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditRecordsResponse) ProtoMessage() {}
+
+func (x *ListAuditRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retrain_eligibility_v1_eligibility_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditRecordsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListAuditRecordsResponse) GetAuditRecords() []*AuditRecord {
+	if x != nil {
+		return x.AuditRecords
+	}
+	return nil
+}
+
+func (x *ListAuditRecordsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_retrain_eligibility_v1_eligibility_proto protoreflect.FileDescriptor
 
 const file_retrain_eligibility_v1_eligibility_proto_rawDesc = "" +
 	"\n" +
-	"(retrain/eligibility/v1/eligibility.proto\x12\x16retrain.eligibility.v1\"\x92\x02\n" +
+	"(retrain/eligibility/v1/eligibility.proto\x12\x16retrain.eligibility.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x02\n" +
 	"\x17CheckEligibilityRequest\x12\"\n" +
 	"\rdate_of_birth\x18\x01 \x01(\tR\vdateOfBirth\x12U\n" +
 	"\x15highest_qualification\x18\x02 \x01(\x0e2 .retrain.eligibility.v1.RqfLevelR\x14highestQualification\x123\n" +
 	"\x13annual_salary_pence\x18\x03 \x01(\x03H\x00R\x11annualSalaryPence\x88\x01\x01\x12\x1a\n" +
 	"\bpostcode\x18\x04 \x01(\tR\bpostcode\x12\x13\n" +
-	"\x05as_of\x18\x05 \x01(\tR\x04asOfB\x16\n" +
-	"\x14_annual_salary_pence\"\xf2\x02\n" +
+	"\x05as_of\x18\x05 \x01(\tR\x04asOf\x12\x1d\n" +
+	"\n" +
+	"journey_id\x18\x06 \x01(\tR\tjourneyIdB\x16\n" +
+	"\x14_annual_salary_pence\"\xb3\x03\n" +
 	"\x18CheckEligibilityResponse\x12D\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2*.retrain.eligibility.v1.EligibilityOutcomeR\aoutcome\x12C\n" +
 	"\bcriteria\x18\x02 \x03(\v2'.retrain.eligibility.v1.CriterionResultR\bcriteria\x12'\n" +
@@ -658,7 +2784,16 @@ const file_retrain_eligibility_v1_eligibility_proto_rawDesc = "" +
 	"\religible_from\x18\x05 \x01(\tR\feligibleFrom\x12/\n" +
 	"\x14salary_over_by_pence\x18\x06 \x01(\x03R\x11salaryOverByPence\x12!\n" +
 	"\fwould_change\x18\a \x03(\tR\vwouldChange\x12\x14\n" +
-	"\x05areas\x18\b \x03(\tR\x05areas\"\x83\x02\n" +
+	"\x05areas\x18\b \x03(\tR\x05areas\x12?\n" +
+	"\n" +
+	"next_steps\x18\t \x03(\v2 .retrain.eligibility.v1.NextStepR\tnextSteps\"\x92\x01\n" +
+	"\bNextStep\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x10\n" +
+	"\x03url\x18\x04 \x01(\tR\x03url\x12\x14\n" +
+	"\x05phone\x18\x05 \x01(\tR\x05phone\x12\x12\n" +
+	"\x04area\x18\x06 \x01(\tR\x04area\"\x83\x02\n" +
 	"\x0fCriterionResult\x12?\n" +
 	"\tcriterion\x18\x01 \x01(\x0e2!.retrain.eligibility.v1.CriterionR\tcriterion\x12?\n" +
 	"\x06status\x18\x02 \x01(\x0e2'.retrain.eligibility.v1.CriterionStatusR\x06status\x12\x16\n" +
@@ -670,7 +2805,153 @@ const file_retrain_eligibility_v1_eligibility_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x03R\x05value\x12%\n" +
 	"\x0eeffective_from\x18\x03 \x01(\tR\reffectiveFrom\x12\x12\n" +
 	"\x04area\x18\x04 \x01(\tR\x04area\x12\x1c\n" +
-	"\treference\x18\x05 \x01(\tR\treference*\xd6\x01\n" +
+	"\treference\x18\x05 \x01(\tR\treference\"\xa5\x02\n" +
+	"\x13ScreenCohortRequest\x12\x15\n" +
+	"\x06row_id\x18\x01 \x01(\tR\x05rowId\x12\"\n" +
+	"\rdate_of_birth\x18\x02 \x01(\tR\vdateOfBirth\x12U\n" +
+	"\x15highest_qualification\x18\x03 \x01(\x0e2 .retrain.eligibility.v1.RqfLevelR\x14highestQualification\x123\n" +
+	"\x13annual_salary_pence\x18\x04 \x01(\x03H\x00R\x11annualSalaryPence\x88\x01\x01\x12\x1a\n" +
+	"\bpostcode\x18\x05 \x01(\tR\bpostcode\x12\x13\n" +
+	"\x05as_of\x18\x06 \x01(\tR\x04asOfB\x16\n" +
+	"\x14_annual_salary_pence\"\xd0\x01\n" +
+	"\x14ScreenCohortResponse\x12\x10\n" +
+	"\x03row\x18\x01 \x01(\x03R\x03row\x12\x15\n" +
+	"\x06row_id\x18\x02 \x01(\tR\x05rowId\x12J\n" +
+	"\x06result\x18\x03 \x01(\v20.retrain.eligibility.v1.CheckEligibilityResponseH\x00R\x06result\x128\n" +
+	"\x05error\x18\x04 \x01(\v2 .retrain.eligibility.v1.RowErrorH\x00R\x05errorB\t\n" +
+	"\aoutcome\"w\n" +
+	"\bRowError\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\x12Q\n" +
+	"\x10field_violations\x18\x02 \x03(\v2&.retrain.eligibility.v1.FieldViolationR\x0ffieldViolations\"H\n" +
+	"\x0eFieldViolation\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\"\xf9\x04\n" +
+	"\aRuleset\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12%\n" +
+	"\x0eeffective_from\x18\x04 \x01(\tR\reffectiveFrom\x12=\n" +
+	"\fpublish_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishTime\x12!\n" +
+	"\fpublished_by\x18\x06 \x01(\tR\vpublishedBy\x12\x16\n" +
+	"\x06source\x18\a \x01(\tR\x06source\x12>\n" +
+	"\tage_floor\x18\b \x01(\v2!.retrain.eligibility.v1.ParameterR\bageFloor\x12V\n" +
+	"\x15qualification_ceiling\x18\t \x01(\v2!.retrain.eligibility.v1.ParameterR\x14qualificationCeiling\x12W\n" +
+	"\x16salary_threshold_pence\x18\n" +
+	" \x01(\v2!.retrain.eligibility.v1.ParameterR\x14salaryThresholdPence\x12K\n" +
+	"\x0earea_overrides\x18\v \x03(\v2$.retrain.eligibility.v1.AreaOverrideR\rareaOverrides\x12?\n" +
+	"\n" +
+	"live_areas\x18\f \x03(\v2 .retrain.eligibility.v1.LiveAreaR\tliveAreas\"K\n" +
+	"\tParameter\x12>\n" +
+	"\x06values\x18\x01 \x03(\v2&.retrain.eligibility.v1.ParameterValueR\x06values\"Z\n" +
+	"\x0eParameterValue\x12\x14\n" +
+	"\x05start\x18\x01 \x01(\tR\x05start\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value\x12\x1c\n" +
+	"\treference\x18\x03 \x01(\tR\treference\"\x93\x02\n" +
+	"\fAreaOverride\x12\x12\n" +
+	"\x04area\x18\x01 \x01(\tR\x04area\x12>\n" +
+	"\tage_floor\x18\x02 \x01(\v2!.retrain.eligibility.v1.ParameterR\bageFloor\x12V\n" +
+	"\x15qualification_ceiling\x18\x03 \x01(\v2!.retrain.eligibility.v1.ParameterR\x14qualificationCeiling\x12W\n" +
+	"\x16salary_threshold_pence\x18\x04 \x01(\v2!.retrain.eligibility.v1.ParameterR\x14salaryThresholdPence\"f\n" +
+	"\bLiveArea\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x14\n" +
+	"\x05until\x18\x03 \x01(\tR\x05until\x12\x1c\n" +
+	"\treference\x18\x04 \x01(\tR\treference\"Q\n" +
+	"\x13ListRulesetsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"{\n" +
+	"\x14ListRulesetsResponse\x12;\n" +
+	"\brulesets\x18\x01 \x03(\v2\x1f.retrain.eligibility.v1.RulesetR\brulesets\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"'\n" +
+	"\x11GetRulesetRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"O\n" +
+	"\x12GetRulesetResponse\x129\n" +
+	"\aruleset\x18\x01 \x01(\v2\x1f.retrain.eligibility.v1.RulesetR\aruleset\"Q\n" +
+	"\x14CreateRulesetRequest\x129\n" +
+	"\aruleset\x18\x01 \x01(\v2\x1f.retrain.eligibility.v1.RulesetR\aruleset\"R\n" +
+	"\x15CreateRulesetResponse\x129\n" +
+	"\aruleset\x18\x01 \x01(\v2\x1f.retrain.eligibility.v1.RulesetR\aruleset\"\xea\x03\n" +
+	"\n" +
+	"Assessment\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
+	"\rdate_of_birth\x18\x02 \x01(\tR\vdateOfBirth\x12U\n" +
+	"\x15highest_qualification\x18\x03 \x01(\x0e2 .retrain.eligibility.v1.RqfLevelR\x14highestQualification\x123\n" +
+	"\x13annual_salary_pence\x18\x04 \x01(\x03H\x00R\x11annualSalaryPence\x88\x01\x01\x12\x1a\n" +
+	"\bpostcode\x18\x05 \x01(\tR\bpostcode\x12\x13\n" +
+	"\x05as_of\x18\x06 \x01(\tR\x04asOf\x12H\n" +
+	"\x06result\x18\a \x01(\v20.retrain.eligibility.v1.CheckEligibilityResponseR\x06result\x12'\n" +
+	"\x0fruleset_version\x18\b \x01(\tR\x0erulesetVersion\x12;\n" +
+	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x1f\n" +
+	"\vrecorded_by\x18\n" +
+	" \x01(\tR\n" +
+	"recordedByB\x16\n" +
+	"\x14_annual_salary_pence\"u\n" +
+	"\x17CreateAssessmentRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12B\n" +
+	"\n" +
+	"assessment\x18\x02 \x01(\v2\".retrain.eligibility.v1.AssessmentR\n" +
+	"assessment\"^\n" +
+	"\x18CreateAssessmentResponse\x12B\n" +
+	"\n" +
+	"assessment\x18\x01 \x01(\v2\".retrain.eligibility.v1.AssessmentR\n" +
+	"assessment\"*\n" +
+	"\x14GetAssessmentRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"[\n" +
+	"\x15GetAssessmentResponse\x12B\n" +
+	"\n" +
+	"assessment\x18\x01 \x01(\v2\".retrain.eligibility.v1.AssessmentR\n" +
+	"assessment\"l\n" +
+	"\x16ListAssessmentsRequest\x12\x16\n" +
+	"\x06parent\x18\x01 \x01(\tR\x06parent\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x87\x01\n" +
+	"\x17ListAssessmentsResponse\x12D\n" +
+	"\vassessments\x18\x01 \x03(\v2\".retrain.eligibility.v1.AssessmentR\vassessments\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"-\n" +
+	"\x17ReplayAssessmentRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xbd\x02\n" +
+	"\x18ReplayAssessmentResponse\x12B\n" +
+	"\n" +
+	"assessment\x18\x01 \x01(\v2\".retrain.eligibility.v1.AssessmentR\n" +
+	"assessment\x12L\n" +
+	"\brecorded\x18\x02 \x01(\v20.retrain.eligibility.v1.CheckEligibilityResponseR\brecorded\x12)\n" +
+	"\x10recorded_matches\x18\x03 \x01(\bR\x0frecordedMatches\x12J\n" +
+	"\acurrent\x18\x04 \x01(\v20.retrain.eligibility.v1.CheckEligibilityResponseR\acurrent\x12\x18\n" +
+	"\achanges\x18\x05 \x03(\tR\achanges\"*\n" +
+	"\x14ExportLearnerRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xf8\x01\n" +
+	"\x15ExportLearnerResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12D\n" +
+	"\vassessments\x18\x02 \x03(\v2\".retrain.eligibility.v1.AssessmentR\vassessments\x12H\n" +
+	"\raudit_records\x18\x03 \x03(\v2#.retrain.eligibility.v1.AuditRecordR\fauditRecords\x12;\n" +
+	"\vexport_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"exportTime\"*\n" +
+	"\x14DeleteLearnerRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"F\n" +
+	"\x15DeleteLearnerResponse\x12-\n" +
+	"\x12erased_assessments\x18\x01 \x01(\x05R\x11erasedAssessments\"\xff\x01\n" +
+	"\vAuditRecord\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12\x18\n" +
+	"\alearner\x18\x05 \x01(\tR\alearner\x12\x1e\n" +
+	"\n" +
+	"assessment\x18\x06 \x01(\tR\n" +
+	"assessment\x12\x10\n" +
+	"\x03rpc\x18\a \x01(\tR\x03rpc\x12\x16\n" +
+	"\x06detail\x18\b \x01(\tR\x06detail\x12\x1a\n" +
+	"\bredacted\x18\t \x01(\bR\bredacted\"U\n" +
+	"\x17ListAuditRecordsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x8c\x01\n" +
+	"\x18ListAuditRecordsResponse\x12H\n" +
+	"\raudit_records\x18\x01 \x03(\v2#.retrain.eligibility.v1.AuditRecordR\fauditRecords\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xd6\x01\n" +
 	"\bRqfLevel\x12\x19\n" +
 	"\x15RQF_LEVEL_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eRQF_LEVEL_NONE\x10\x01\x12\x13\n" +
@@ -699,9 +2980,22 @@ const file_retrain_eligibility_v1_eligibility_proto_rawDesc = "" +
 	"\x1cCRITERION_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14CRITERION_STATUS_MET\x10\x01\x12\x1c\n" +
 	"\x18CRITERION_STATUS_NOT_MET\x10\x02\x12\x1c\n" +
-	"\x18CRITERION_STATUS_UNKNOWN\x10\x032\x8b\x01\n" +
+	"\x18CRITERION_STATUS_UNKNOWN\x10\x032\xdb\n" +
+	"\n" +
 	"\x12EligibilityService\x12u\n" +
-	"\x10CheckEligibility\x12/.retrain.eligibility.v1.CheckEligibilityRequest\x1a0.retrain.eligibility.v1.CheckEligibilityResponseBJZHgithub.com/nrs-pilots/retrain/proto/retrain/eligibility/v1;eligibilityv1b\x06proto3"
+	"\x10CheckEligibility\x12/.retrain.eligibility.v1.CheckEligibilityRequest\x1a0.retrain.eligibility.v1.CheckEligibilityResponse\x12m\n" +
+	"\fScreenCohort\x12+.retrain.eligibility.v1.ScreenCohortRequest\x1a,.retrain.eligibility.v1.ScreenCohortResponse(\x010\x01\x12i\n" +
+	"\fListRulesets\x12+.retrain.eligibility.v1.ListRulesetsRequest\x1a,.retrain.eligibility.v1.ListRulesetsResponse\x12c\n" +
+	"\n" +
+	"GetRuleset\x12).retrain.eligibility.v1.GetRulesetRequest\x1a*.retrain.eligibility.v1.GetRulesetResponse\x12l\n" +
+	"\rCreateRuleset\x12,.retrain.eligibility.v1.CreateRulesetRequest\x1a-.retrain.eligibility.v1.CreateRulesetResponse\x12u\n" +
+	"\x10CreateAssessment\x12/.retrain.eligibility.v1.CreateAssessmentRequest\x1a0.retrain.eligibility.v1.CreateAssessmentResponse\x12l\n" +
+	"\rGetAssessment\x12,.retrain.eligibility.v1.GetAssessmentRequest\x1a-.retrain.eligibility.v1.GetAssessmentResponse\x12r\n" +
+	"\x0fListAssessments\x12..retrain.eligibility.v1.ListAssessmentsRequest\x1a/.retrain.eligibility.v1.ListAssessmentsResponse\x12u\n" +
+	"\x10ReplayAssessment\x12/.retrain.eligibility.v1.ReplayAssessmentRequest\x1a0.retrain.eligibility.v1.ReplayAssessmentResponse\x12l\n" +
+	"\rExportLearner\x12,.retrain.eligibility.v1.ExportLearnerRequest\x1a-.retrain.eligibility.v1.ExportLearnerResponse\x12l\n" +
+	"\rDeleteLearner\x12,.retrain.eligibility.v1.DeleteLearnerRequest\x1a-.retrain.eligibility.v1.DeleteLearnerResponse\x12u\n" +
+	"\x10ListAuditRecords\x12/.retrain.eligibility.v1.ListAuditRecordsRequest\x1a0.retrain.eligibility.v1.ListAuditRecordsResponseBJZHgithub.com/nrs-pilots/retrain/proto/retrain/eligibility/v1;eligibilityv1b\x06proto3"
 
 var (
 	file_retrain_eligibility_v1_eligibility_proto_rawDescOnce sync.Once
@@ -716,7 +3010,7 @@ func file_retrain_eligibility_v1_eligibility_proto_rawDescGZIP() []byte {
 }
 
 var file_retrain_eligibility_v1_eligibility_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_retrain_eligibility_v1_eligibility_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_retrain_eligibility_v1_eligibility_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_retrain_eligibility_v1_eligibility_proto_goTypes = []any{
 	(RqfLevel)(0),                    // 0: retrain.eligibility.v1.RqfLevel
 	(EligibilityOutcome)(0),          // 1: retrain.eligibility.v1.EligibilityOutcome
@@ -724,23 +3018,112 @@ var file_retrain_eligibility_v1_eligibility_proto_goTypes = []any{
 	(CriterionStatus)(0),             // 3: retrain.eligibility.v1.CriterionStatus
 	(*CheckEligibilityRequest)(nil),  // 4: retrain.eligibility.v1.CheckEligibilityRequest
 	(*CheckEligibilityResponse)(nil), // 5: retrain.eligibility.v1.CheckEligibilityResponse
-	(*CriterionResult)(nil),          // 6: retrain.eligibility.v1.CriterionResult
-	(*ParameterTrace)(nil),           // 7: retrain.eligibility.v1.ParameterTrace
+	(*NextStep)(nil),                 // 6: retrain.eligibility.v1.NextStep
+	(*CriterionResult)(nil),          // 7: retrain.eligibility.v1.CriterionResult
+	(*ParameterTrace)(nil),           // 8: retrain.eligibility.v1.ParameterTrace
+	(*ScreenCohortRequest)(nil),      // 9: retrain.eligibility.v1.ScreenCohortRequest
+	(*ScreenCohortResponse)(nil),     // 10: retrain.eligibility.v1.ScreenCohortResponse
+	(*RowError)(nil),                 // 11: retrain.eligibility.v1.RowError
+	(*FieldViolation)(nil),           // 12: retrain.eligibility.v1.FieldViolation
+	(*Ruleset)(nil),                  // 13: retrain.eligibility.v1.Ruleset
+	(*Parameter)(nil),                // 14: retrain.eligibility.v1.Parameter
+	(*ParameterValue)(nil),           // 15: retrain.eligibility.v1.ParameterValue
+	(*AreaOverride)(nil),             // 16: retrain.eligibility.v1.AreaOverride
+	(*LiveArea)(nil),                 // 17: retrain.eligibility.v1.LiveArea
+	(*ListRulesetsRequest)(nil),      // 18: retrain.eligibility.v1.ListRulesetsRequest
+	(*ListRulesetsResponse)(nil),     // 19: retrain.eligibility.v1.ListRulesetsResponse
+	(*GetRulesetRequest)(nil),        // 20: retrain.eligibility.v1.GetRulesetRequest
+	(*GetRulesetResponse)(nil),       // 21: retrain.eligibility.v1.GetRulesetResponse
+	(*CreateRulesetRequest)(nil),     // 22: retrain.eligibility.v1.CreateRulesetRequest
+	(*CreateRulesetResponse)(nil),    // 23: retrain.eligibility.v1.CreateRulesetResponse
+	(*Assessment)(nil),               // 24: retrain.eligibility.v1.Assessment
+	(*CreateAssessmentRequest)(nil),  // 25: retrain.eligibility.v1.CreateAssessmentRequest
+	(*CreateAssessmentResponse)(nil), // 26: retrain.eligibility.v1.CreateAssessmentResponse
+	(*GetAssessmentRequest)(nil),     // 27: retrain.eligibility.v1.GetAssessmentRequest
+	(*GetAssessmentResponse)(nil),    // 28: retrain.eligibility.v1.GetAssessmentResponse
+	(*ListAssessmentsRequest)(nil),   // 29: retrain.eligibility.v1.ListAssessmentsRequest
+	(*ListAssessmentsResponse)(nil),  // 30: retrain.eligibility.v1.ListAssessmentsResponse
+	(*ReplayAssessmentRequest)(nil),  // 31: retrain.eligibility.v1.ReplayAssessmentRequest
+	(*ReplayAssessmentResponse)(nil), // 32: retrain.eligibility.v1.ReplayAssessmentResponse
+	(*ExportLearnerRequest)(nil),     // 33: retrain.eligibility.v1.ExportLearnerRequest
+	(*ExportLearnerResponse)(nil),    // 34: retrain.eligibility.v1.ExportLearnerResponse
+	(*DeleteLearnerRequest)(nil),     // 35: retrain.eligibility.v1.DeleteLearnerRequest
+	(*DeleteLearnerResponse)(nil),    // 36: retrain.eligibility.v1.DeleteLearnerResponse
+	(*AuditRecord)(nil),              // 37: retrain.eligibility.v1.AuditRecord
+	(*ListAuditRecordsRequest)(nil),  // 38: retrain.eligibility.v1.ListAuditRecordsRequest
+	(*ListAuditRecordsResponse)(nil), // 39: retrain.eligibility.v1.ListAuditRecordsResponse
+	(*timestamppb.Timestamp)(nil),    // 40: google.protobuf.Timestamp
 }
 var file_retrain_eligibility_v1_eligibility_proto_depIdxs = []int32{
-	0, // 0: retrain.eligibility.v1.CheckEligibilityRequest.highest_qualification:type_name -> retrain.eligibility.v1.RqfLevel
-	1, // 1: retrain.eligibility.v1.CheckEligibilityResponse.outcome:type_name -> retrain.eligibility.v1.EligibilityOutcome
-	6, // 2: retrain.eligibility.v1.CheckEligibilityResponse.criteria:type_name -> retrain.eligibility.v1.CriterionResult
-	2, // 3: retrain.eligibility.v1.CriterionResult.criterion:type_name -> retrain.eligibility.v1.Criterion
-	3, // 4: retrain.eligibility.v1.CriterionResult.status:type_name -> retrain.eligibility.v1.CriterionStatus
-	7, // 5: retrain.eligibility.v1.CriterionResult.trace:type_name -> retrain.eligibility.v1.ParameterTrace
-	4, // 6: retrain.eligibility.v1.EligibilityService.CheckEligibility:input_type -> retrain.eligibility.v1.CheckEligibilityRequest
-	5, // 7: retrain.eligibility.v1.EligibilityService.CheckEligibility:output_type -> retrain.eligibility.v1.CheckEligibilityResponse
-	7, // [7:8] is the sub-list for method output_type
-	6, // [6:7] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0,  // 0: retrain.eligibility.v1.CheckEligibilityRequest.highest_qualification:type_name -> retrain.eligibility.v1.RqfLevel
+	1,  // 1: retrain.eligibility.v1.CheckEligibilityResponse.outcome:type_name -> retrain.eligibility.v1.EligibilityOutcome
+	7,  // 2: retrain.eligibility.v1.CheckEligibilityResponse.criteria:type_name -> retrain.eligibility.v1.CriterionResult
+	6,  // 3: retrain.eligibility.v1.CheckEligibilityResponse.next_steps:type_name -> retrain.eligibility.v1.NextStep
+	2,  // 4: retrain.eligibility.v1.CriterionResult.criterion:type_name -> retrain.eligibility.v1.Criterion
+	3,  // 5: retrain.eligibility.v1.CriterionResult.status:type_name -> retrain.eligibility.v1.CriterionStatus
+	8,  // 6: retrain.eligibility.v1.CriterionResult.trace:type_name -> retrain.eligibility.v1.ParameterTrace
+	0,  // 7: retrain.eligibility.v1.ScreenCohortRequest.highest_qualification:type_name -> retrain.eligibility.v1.RqfLevel
+	5,  // 8: retrain.eligibility.v1.ScreenCohortResponse.result:type_name -> retrain.eligibility.v1.CheckEligibilityResponse
+	11, // 9: retrain.eligibility.v1.ScreenCohortResponse.error:type_name -> retrain.eligibility.v1.RowError
+	12, // 10: retrain.eligibility.v1.RowError.field_violations:type_name -> retrain.eligibility.v1.FieldViolation
+	40, // 11: retrain.eligibility.v1.Ruleset.publish_time:type_name -> google.protobuf.Timestamp
+	14, // 12: retrain.eligibility.v1.Ruleset.age_floor:type_name -> retrain.eligibility.v1.Parameter
+	14, // 13: retrain.eligibility.v1.Ruleset.qualification_ceiling:type_name -> retrain.eligibility.v1.Parameter
+	14, // 14: retrain.eligibility.v1.Ruleset.salary_threshold_pence:type_name -> retrain.eligibility.v1.Parameter
+	16, // 15: retrain.eligibility.v1.Ruleset.area_overrides:type_name -> retrain.eligibility.v1.AreaOverride
+	17, // 16: retrain.eligibility.v1.Ruleset.live_areas:type_name -> retrain.eligibility.v1.LiveArea
+	15, // 17: retrain.eligibility.v1.Parameter.values:type_name -> retrain.eligibility.v1.ParameterValue
+	14, // 18: retrain.eligibility.v1.AreaOverride.age_floor:type_name -> retrain.eligibility.v1.Parameter
+	14, // 19: retrain.eligibility.v1.AreaOverride.qualification_ceiling:type_name -> retrain.eligibility.v1.Parameter
+	14, // 20: retrain.eligibility.v1.AreaOverride.salary_threshold_pence:type_name -> retrain.eligibility.v1.Parameter
+	13, // 21: retrain.eligibility.v1.ListRulesetsResponse.rulesets:type_name -> retrain.eligibility.v1.Ruleset
+	13, // 22: retrain.eligibility.v1.GetRulesetResponse.ruleset:type_name -> retrain.eligibility.v1.Ruleset
+	13, // 23: retrain.eligibility.v1.CreateRulesetRequest.ruleset:type_name -> retrain.eligibility.v1.Ruleset
+	13, // 24: retrain.eligibility.v1.CreateRulesetResponse.ruleset:type_name -> retrain.eligibility.v1.Ruleset
+	0,  // 25: retrain.eligibility.v1.Assessment.highest_qualification:type_name -> retrain.eligibility.v1.RqfLevel
+	5,  // 26: retrain.eligibility.v1.Assessment.result:type_name -> retrain.eligibility.v1.CheckEligibilityResponse
+	40, // 27: retrain.eligibility.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
+	24, // 28: retrain.eligibility.v1.CreateAssessmentRequest.assessment:type_name -> retrain.eligibility.v1.Assessment
+	24, // 29: retrain.eligibility.v1.CreateAssessmentResponse.assessment:type_name -> retrain.eligibility.v1.Assessment
+	24, // 30: retrain.eligibility.v1.GetAssessmentResponse.assessment:type_name -> retrain.eligibility.v1.Assessment
+	24, // 31: retrain.eligibility.v1.ListAssessmentsResponse.assessments:type_name -> retrain.eligibility.v1.Assessment
+	24, // 32: retrain.eligibility.v1.ReplayAssessmentResponse.assessment:type_name -> retrain.eligibility.v1.Assessment
+	5,  // 33: retrain.eligibility.v1.ReplayAssessmentResponse.recorded:type_name -> retrain.eligibility.v1.CheckEligibilityResponse
+	5,  // 34: retrain.eligibility.v1.ReplayAssessmentResponse.current:type_name -> retrain.eligibility.v1.CheckEligibilityResponse
+	24, // 35: retrain.eligibility.v1.ExportLearnerResponse.assessments:type_name -> retrain.eligibility.v1.Assessment
+	37, // 36: retrain.eligibility.v1.ExportLearnerResponse.audit_records:type_name -> retrain.eligibility.v1.AuditRecord
+	40, // 37: retrain.eligibility.v1.ExportLearnerResponse.export_time:type_name -> google.protobuf.Timestamp
+	40, // 38: retrain.eligibility.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	37, // 39: retrain.eligibility.v1.ListAuditRecordsResponse.audit_records:type_name -> retrain.eligibility.v1.AuditRecord
+	4,  // 40: retrain.eligibility.v1.EligibilityService.CheckEligibility:input_type -> retrain.eligibility.v1.CheckEligibilityRequest
+	9,  // 41: retrain.eligibility.v1.EligibilityService.ScreenCohort:input_type -> retrain.eligibility.v1.ScreenCohortRequest
+	18, // 42: retrain.eligibility.v1.EligibilityService.ListRulesets:input_type -> retrain.eligibility.v1.ListRulesetsRequest
+	20, // 43: retrain.eligibility.v1.EligibilityService.GetRuleset:input_type -> retrain.eligibility.v1.GetRulesetRequest
+	22, // 44: retrain.eligibility.v1.EligibilityService.CreateRuleset:input_type -> retrain.eligibility.v1.CreateRulesetRequest
+	25, // 45: retrain.eligibility.v1.EligibilityService.CreateAssessment:input_type -> retrain.eligibility.v1.CreateAssessmentRequest
+	27, // 46: retrain.eligibility.v1.EligibilityService.GetAssessment:input_type -> retrain.eligibility.v1.GetAssessmentRequest
+	29, // 47: retrain.eligibility.v1.EligibilityService.ListAssessments:input_type -> retrain.eligibility.v1.ListAssessmentsRequest
+	31, // 48: retrain.eligibility.v1.EligibilityService.ReplayAssessment:input_type -> retrain.eligibility.v1.ReplayAssessmentRequest
+	33, // 49: retrain.eligibility.v1.EligibilityService.ExportLearner:input_type -> retrain.eligibility.v1.ExportLearnerRequest
+	35, // 50: retrain.eligibility.v1.EligibilityService.DeleteLearner:input_type -> retrain.eligibility.v1.DeleteLearnerRequest
+	38, // 51: retrain.eligibility.v1.EligibilityService.ListAuditRecords:input_type -> retrain.eligibility.v1.ListAuditRecordsRequest
+	5,  // 52: retrain.eligibility.v1.EligibilityService.CheckEligibility:output_type -> retrain.eligibility.v1.CheckEligibilityResponse
+	10, // 53: retrain.eligibility.v1.EligibilityService.ScreenCohort:output_type -> retrain.eligibility.v1.ScreenCohortResponse
+	19, // 54: retrain.eligibility.v1.EligibilityService.ListRulesets:output_type -> retrain.eligibility.v1.ListRulesetsResponse
+	21, // 55: retrain.eligibility.v1.EligibilityService.GetRuleset:output_type -> retrain.eligibility.v1.GetRulesetResponse
+	23, // 56: retrain.eligibility.v1.EligibilityService.CreateRuleset:output_type -> retrain.eligibility.v1.CreateRulesetResponse
+	26, // 57: retrain.eligibility.v1.EligibilityService.CreateAssessment:output_type -> retrain.eligibility.v1.CreateAssessmentResponse
+	28, // 58: retrain.eligibility.v1.EligibilityService.GetAssessment:output_type -> retrain.eligibility.v1.GetAssessmentResponse
+	30, // 59: retrain.eligibility.v1.EligibilityService.ListAssessments:output_type -> retrain.eligibility.v1.ListAssessmentsResponse
+	32, // 60: retrain.eligibility.v1.EligibilityService.ReplayAssessment:output_type -> retrain.eligibility.v1.ReplayAssessmentResponse
+	34, // 61: retrain.eligibility.v1.EligibilityService.ExportLearner:output_type -> retrain.eligibility.v1.ExportLearnerResponse
+	36, // 62: retrain.eligibility.v1.EligibilityService.DeleteLearner:output_type -> retrain.eligibility.v1.DeleteLearnerResponse
+	39, // 63: retrain.eligibility.v1.EligibilityService.ListAuditRecords:output_type -> retrain.eligibility.v1.ListAuditRecordsResponse
+	52, // [52:64] is the sub-list for method output_type
+	40, // [40:52] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_retrain_eligibility_v1_eligibility_proto_init() }
@@ -749,13 +3132,19 @@ func file_retrain_eligibility_v1_eligibility_proto_init() {
 		return
 	}
 	file_retrain_eligibility_v1_eligibility_proto_msgTypes[0].OneofWrappers = []any{}
+	file_retrain_eligibility_v1_eligibility_proto_msgTypes[5].OneofWrappers = []any{}
+	file_retrain_eligibility_v1_eligibility_proto_msgTypes[6].OneofWrappers = []any{
+		(*ScreenCohortResponse_Result)(nil),
+		(*ScreenCohortResponse_Error)(nil),
+	}
+	file_retrain_eligibility_v1_eligibility_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retrain_eligibility_v1_eligibility_proto_rawDesc), len(file_retrain_eligibility_v1_eligibility_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   4,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,6 +20,17 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	EligibilityService_CheckEligibility_FullMethodName = "/retrain.eligibility.v1.EligibilityService/CheckEligibility"
+	EligibilityService_ScreenCohort_FullMethodName     = "/retrain.eligibility.v1.EligibilityService/ScreenCohort"
+	EligibilityService_ListRulesets_FullMethodName     = "/retrain.eligibility.v1.EligibilityService/ListRulesets"
+	EligibilityService_GetRuleset_FullMethodName       = "/retrain.eligibility.v1.EligibilityService/GetRuleset"
+	EligibilityService_CreateRuleset_FullMethodName    = "/retrain.eligibility.v1.EligibilityService/CreateRuleset"
+	EligibilityService_CreateAssessment_FullMethodName = "/retrain.eligibility.v1.EligibilityService/CreateAssessment"
+	EligibilityService_GetAssessment_FullMethodName    = "/retrain.eligibility.v1.EligibilityService/GetAssessment"
+	EligibilityService_ListAssessments_FullMethodName  = "/retrain.eligibility.v1.EligibilityService/ListAssessments"
+	EligibilityService_ReplayAssessment_FullMethodName = "/retrain.eligibility.v1.EligibilityService/ReplayAssessment"
+	EligibilityService_ExportLearner_FullMethodName    = "/retrain.eligibility.v1.EligibilityService/ExportLearner"
+	EligibilityService_DeleteLearner_FullMethodName    = "/retrain.eligibility.v1.EligibilityService/DeleteLearner"
+	EligibilityService_ListAuditRecords_FullMethodName = "/retrain.eligibility.v1.EligibilityService/ListAuditRecords"
 )
 
 // EligibilityServiceClient is the client API for EligibilityService service.
@@ -35,6 +46,40 @@ type EligibilityServiceClient interface {
 	// is stored. Any input left out makes its criterion UNKNOWN. Malformed input is
 	// INVALID_ARGUMENT with a google.rpc.BadRequest field violation per bad field.
 	CheckEligibility(ctx context.Context, in *CheckEligibilityRequest, opts ...grpc.CallOption) (*CheckEligibilityResponse, error)
+	// ScreenCohort checks a cohort, for LEP and Combined Authority systems: one response per
+	// request row, in the order sent, each numbered. A bad row gets its own error and the
+	// stream goes on. Nothing is stored and no conversion is recorded.
+	ScreenCohort(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ScreenCohortRequest, ScreenCohortResponse], error)
+	// ListRulesets lists every published ruleset version, oldest publication first.
+	ListRulesets(ctx context.Context, in *ListRulesetsRequest, opts ...grpc.CallOption) (*ListRulesetsResponse, error)
+	// GetRuleset returns one ruleset version with its full parameter history.
+	GetRuleset(ctx context.Context, in *GetRulesetRequest, opts ...grpc.CallOption) (*GetRulesetResponse, error)
+	// CreateRuleset publishes a new ruleset version (admin). Versions are never changed or
+	// deleted. A version takes effect on its effective_from date, which must not be before
+	// today, so no answer for a past day ever changes. ALREADY_EXISTS if the version exists.
+	CreateRuleset(ctx context.Context, in *CreateRulesetRequest, opts ...grpc.CallOption) (*CreateRulesetResponse, error)
+	// CreateAssessment records an adviser's assessment of a learner: the answers, the
+	// outcome under the ruleset in force on as_of, the ruleset version, who and when. The
+	// date of birth, salary and postcode are stored encrypted. Audited.
+	CreateAssessment(ctx context.Context, in *CreateAssessmentRequest, opts ...grpc.CallOption) (*CreateAssessmentResponse, error)
+	// GetAssessment returns one assessment. Audited.
+	GetAssessment(ctx context.Context, in *GetAssessmentRequest, opts ...grpc.CallOption) (*GetAssessmentResponse, error)
+	// ListAssessments lists a learner's assessments, oldest first. Audited.
+	ListAssessments(ctx context.Context, in *ListAssessmentsRequest, opts ...grpc.CallOption) (*ListAssessmentsResponse, error)
+	// ReplayAssessment evaluates an assessment again: under its own ruleset on its own date
+	// (always the recorded answer) and under the ruleset in force today on today (what
+	// would change now). Audited.
+	ReplayAssessment(ctx context.Context, in *ReplayAssessmentRequest, opts ...grpc.CallOption) (*ReplayAssessmentResponse, error)
+	// ExportLearner returns everything held on a learner (subject access): their
+	// assessments and the audit records about them. Audited.
+	ExportLearner(ctx context.Context, in *ExportLearnerRequest, opts ...grpc.CallOption) (*ExportLearnerResponse, error)
+	// DeleteLearner erases a learner: every assessment is deleted and the learner is removed
+	// from the audit trail, which keeps who did what and when and a record that an erasure
+	// happened, naming no learner. Erasing an unknown learner erases nothing and succeeds.
+	DeleteLearner(ctx context.Context, in *DeleteLearnerRequest, opts ...grpc.CallOption) (*DeleteLearnerResponse, error)
+	// ListAuditRecords pages through the audit trail, oldest first (admin). No RPC edits
+	// or deletes an audit record.
+	ListAuditRecords(ctx context.Context, in *ListAuditRecordsRequest, opts ...grpc.CallOption) (*ListAuditRecordsResponse, error)
 }
 
 type eligibilityServiceClient struct {
@@ -55,6 +100,119 @@ func (c *eligibilityServiceClient) CheckEligibility(ctx context.Context, in *Che
 	return out, nil
 }
 
+func (c *eligibilityServiceClient) ScreenCohort(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ScreenCohortRequest, ScreenCohortResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &EligibilityService_ServiceDesc.Streams[0], EligibilityService_ScreenCohort_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ScreenCohortRequest, ScreenCohortResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EligibilityService_ScreenCohortClient = grpc.BidiStreamingClient[ScreenCohortRequest, ScreenCohortResponse]
+
+func (c *eligibilityServiceClient) ListRulesets(ctx context.Context, in *ListRulesetsRequest, opts ...grpc.CallOption) (*ListRulesetsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRulesetsResponse)
+	err := c.cc.Invoke(ctx, EligibilityService_ListRulesets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eligibilityServiceClient) GetRuleset(ctx context.Context, in *GetRulesetRequest, opts ...grpc.CallOption) (*GetRulesetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRulesetResponse)
+	err := c.cc.Invoke(ctx, EligibilityService_GetRuleset_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eligibilityServiceClient) CreateRuleset(ctx context.Context, in *CreateRulesetRequest, opts ...grpc.CallOption) (*CreateRulesetResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateRulesetResponse)
+	err := c.cc.Invoke(ctx, EligibilityService_CreateRuleset_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eligibilityServiceClient) CreateAssessment(ctx context.Context, in *CreateAssessmentRequest, opts ...grpc.CallOption) (*CreateAssessmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAssessmentResponse)
+	err := c.cc.Invoke(ctx, EligibilityService_CreateAssessment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eligibilityServiceClient) GetAssessment(ctx context.Context, in *GetAssessmentRequest, opts ...grpc.CallOption) (*GetAssessmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAssessmentResponse)
+	err := c.cc.Invoke(ctx, EligibilityService_GetAssessment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eligibilityServiceClient) ListAssessments(ctx context.Context, in *ListAssessmentsRequest, opts ...grpc.CallOption) (*ListAssessmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAssessmentsResponse)
+	err := c.cc.Invoke(ctx, EligibilityService_ListAssessments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eligibilityServiceClient) ReplayAssessment(ctx context.Context, in *ReplayAssessmentRequest, opts ...grpc.CallOption) (*ReplayAssessmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplayAssessmentResponse)
+	err := c.cc.Invoke(ctx, EligibilityService_ReplayAssessment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eligibilityServiceClient) ExportLearner(ctx context.Context, in *ExportLearnerRequest, opts ...grpc.CallOption) (*ExportLearnerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportLearnerResponse)
+	err := c.cc.Invoke(ctx, EligibilityService_ExportLearner_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eligibilityServiceClient) DeleteLearner(ctx context.Context, in *DeleteLearnerRequest, opts ...grpc.CallOption) (*DeleteLearnerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteLearnerResponse)
+	err := c.cc.Invoke(ctx, EligibilityService_DeleteLearner_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eligibilityServiceClient) ListAuditRecords(ctx context.Context, in *ListAuditRecordsRequest, opts ...grpc.CallOption) (*ListAuditRecordsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditRecordsResponse)
+	err := c.cc.Invoke(ctx, EligibilityService_ListAuditRecords_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EligibilityServiceServer is the server API for EligibilityService service.
 // All implementations must embed UnimplementedEligibilityServiceServer
 // for forward compatibility.
@@ -68,6 +226,40 @@ type EligibilityServiceServer interface {
 	// is stored. Any input left out makes its criterion UNKNOWN. Malformed input is
 	// INVALID_ARGUMENT with a google.rpc.BadRequest field violation per bad field.
 	CheckEligibility(context.Context, *CheckEligibilityRequest) (*CheckEligibilityResponse, error)
+	// ScreenCohort checks a cohort, for LEP and Combined Authority systems: one response per
+	// request row, in the order sent, each numbered. A bad row gets its own error and the
+	// stream goes on. Nothing is stored and no conversion is recorded.
+	ScreenCohort(grpc.BidiStreamingServer[ScreenCohortRequest, ScreenCohortResponse]) error
+	// ListRulesets lists every published ruleset version, oldest publication first.
+	ListRulesets(context.Context, *ListRulesetsRequest) (*ListRulesetsResponse, error)
+	// GetRuleset returns one ruleset version with its full parameter history.
+	GetRuleset(context.Context, *GetRulesetRequest) (*GetRulesetResponse, error)
+	// CreateRuleset publishes a new ruleset version (admin). Versions are never changed or
+	// deleted. A version takes effect on its effective_from date, which must not be before
+	// today, so no answer for a past day ever changes. ALREADY_EXISTS if the version exists.
+	CreateRuleset(context.Context, *CreateRulesetRequest) (*CreateRulesetResponse, error)
+	// CreateAssessment records an adviser's assessment of a learner: the answers, the
+	// outcome under the ruleset in force on as_of, the ruleset version, who and when. The
+	// date of birth, salary and postcode are stored encrypted. Audited.
+	CreateAssessment(context.Context, *CreateAssessmentRequest) (*CreateAssessmentResponse, error)
+	// GetAssessment returns one assessment. Audited.
+	GetAssessment(context.Context, *GetAssessmentRequest) (*GetAssessmentResponse, error)
+	// ListAssessments lists a learner's assessments, oldest first. Audited.
+	ListAssessments(context.Context, *ListAssessmentsRequest) (*ListAssessmentsResponse, error)
+	// ReplayAssessment evaluates an assessment again: under its own ruleset on its own date
+	// (always the recorded answer) and under the ruleset in force today on today (what
+	// would change now). Audited.
+	ReplayAssessment(context.Context, *ReplayAssessmentRequest) (*ReplayAssessmentResponse, error)
+	// ExportLearner returns everything held on a learner (subject access): their
+	// assessments and the audit records about them. Audited.
+	ExportLearner(context.Context, *ExportLearnerRequest) (*ExportLearnerResponse, error)
+	// DeleteLearner erases a learner: every assessment is deleted and the learner is removed
+	// from the audit trail, which keeps who did what and when and a record that an erasure
+	// happened, naming no learner. Erasing an unknown learner erases nothing and succeeds.
+	DeleteLearner(context.Context, *DeleteLearnerRequest) (*DeleteLearnerResponse, error)
+	// ListAuditRecords pages through the audit trail, oldest first (admin). No RPC edits
+	// or deletes an audit record.
+	ListAuditRecords(context.Context, *ListAuditRecordsRequest) (*ListAuditRecordsResponse, error)
 	mustEmbedUnimplementedEligibilityServiceServer()
 }
 
@@ -80,6 +272,39 @@ type UnimplementedEligibilityServiceServer struct{}
 
 func (UnimplementedEligibilityServiceServer) CheckEligibility(context.Context, *CheckEligibilityRequest) (*CheckEligibilityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CheckEligibility not implemented")
+}
+func (UnimplementedEligibilityServiceServer) ScreenCohort(grpc.BidiStreamingServer[ScreenCohortRequest, ScreenCohortResponse]) error {
+	return status.Error(codes.Unimplemented, "method ScreenCohort not implemented")
+}
+func (UnimplementedEligibilityServiceServer) ListRulesets(context.Context, *ListRulesetsRequest) (*ListRulesetsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRulesets not implemented")
+}
+func (UnimplementedEligibilityServiceServer) GetRuleset(context.Context, *GetRulesetRequest) (*GetRulesetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRuleset not implemented")
+}
+func (UnimplementedEligibilityServiceServer) CreateRuleset(context.Context, *CreateRulesetRequest) (*CreateRulesetResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateRuleset not implemented")
+}
+func (UnimplementedEligibilityServiceServer) CreateAssessment(context.Context, *CreateAssessmentRequest) (*CreateAssessmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAssessment not implemented")
+}
+func (UnimplementedEligibilityServiceServer) GetAssessment(context.Context, *GetAssessmentRequest) (*GetAssessmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAssessment not implemented")
+}
+func (UnimplementedEligibilityServiceServer) ListAssessments(context.Context, *ListAssessmentsRequest) (*ListAssessmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAssessments not implemented")
+}
+func (UnimplementedEligibilityServiceServer) ReplayAssessment(context.Context, *ReplayAssessmentRequest) (*ReplayAssessmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReplayAssessment not implemented")
+}
+func (UnimplementedEligibilityServiceServer) ExportLearner(context.Context, *ExportLearnerRequest) (*ExportLearnerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportLearner not implemented")
+}
+func (UnimplementedEligibilityServiceServer) DeleteLearner(context.Context, *DeleteLearnerRequest) (*DeleteLearnerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteLearner not implemented")
+}
+func (UnimplementedEligibilityServiceServer) ListAuditRecords(context.Context, *ListAuditRecordsRequest) (*ListAuditRecordsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditRecords not implemented")
 }
 func (UnimplementedEligibilityServiceServer) mustEmbedUnimplementedEligibilityServiceServer() {}
 func (UnimplementedEligibilityServiceServer) testEmbeddedByValue()                            {}
@@ -120,6 +345,193 @@ func _EligibilityService_CheckEligibility_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EligibilityService_ScreenCohort_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(EligibilityServiceServer).ScreenCohort(&grpc.GenericServerStream[ScreenCohortRequest, ScreenCohortResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type EligibilityService_ScreenCohortServer = grpc.BidiStreamingServer[ScreenCohortRequest, ScreenCohortResponse]
+
+func _EligibilityService_ListRulesets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRulesetsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EligibilityServiceServer).ListRulesets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EligibilityService_ListRulesets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EligibilityServiceServer).ListRulesets(ctx, req.(*ListRulesetsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EligibilityService_GetRuleset_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRulesetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EligibilityServiceServer).GetRuleset(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EligibilityService_GetRuleset_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EligibilityServiceServer).GetRuleset(ctx, req.(*GetRulesetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EligibilityService_CreateRuleset_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateRulesetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EligibilityServiceServer).CreateRuleset(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EligibilityService_CreateRuleset_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EligibilityServiceServer).CreateRuleset(ctx, req.(*CreateRulesetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EligibilityService_CreateAssessment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAssessmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EligibilityServiceServer).CreateAssessment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EligibilityService_CreateAssessment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EligibilityServiceServer).CreateAssessment(ctx, req.(*CreateAssessmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EligibilityService_GetAssessment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAssessmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EligibilityServiceServer).GetAssessment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EligibilityService_GetAssessment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EligibilityServiceServer).GetAssessment(ctx, req.(*GetAssessmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EligibilityService_ListAssessments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAssessmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EligibilityServiceServer).ListAssessments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EligibilityService_ListAssessments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EligibilityServiceServer).ListAssessments(ctx, req.(*ListAssessmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EligibilityService_ReplayAssessment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplayAssessmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EligibilityServiceServer).ReplayAssessment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EligibilityService_ReplayAssessment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EligibilityServiceServer).ReplayAssessment(ctx, req.(*ReplayAssessmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EligibilityService_ExportLearner_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportLearnerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EligibilityServiceServer).ExportLearner(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EligibilityService_ExportLearner_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EligibilityServiceServer).ExportLearner(ctx, req.(*ExportLearnerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EligibilityService_DeleteLearner_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteLearnerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EligibilityServiceServer).DeleteLearner(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EligibilityService_DeleteLearner_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EligibilityServiceServer).DeleteLearner(ctx, req.(*DeleteLearnerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EligibilityService_ListAuditRecords_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditRecordsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EligibilityServiceServer).ListAuditRecords(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EligibilityService_ListAuditRecords_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EligibilityServiceServer).ListAuditRecords(ctx, req.(*ListAuditRecordsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EligibilityService_ServiceDesc is the grpc.ServiceDesc for EligibilityService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -131,7 +543,54 @@ var EligibilityService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "CheckEligibility",
 			Handler:    _EligibilityService_CheckEligibility_Handler,
 		},
+		{
+			MethodName: "ListRulesets",
+			Handler:    _EligibilityService_ListRulesets_Handler,
+		},
+		{
+			MethodName: "GetRuleset",
+			Handler:    _EligibilityService_GetRuleset_Handler,
+		},
+		{
+			MethodName: "CreateRuleset",
+			Handler:    _EligibilityService_CreateRuleset_Handler,
+		},
+		{
+			MethodName: "CreateAssessment",
+			Handler:    _EligibilityService_CreateAssessment_Handler,
+		},
+		{
+			MethodName: "GetAssessment",
+			Handler:    _EligibilityService_GetAssessment_Handler,
+		},
+		{
+			MethodName: "ListAssessments",
+			Handler:    _EligibilityService_ListAssessments_Handler,
+		},
+		{
+			MethodName: "ReplayAssessment",
+			Handler:    _EligibilityService_ReplayAssessment_Handler,
+		},
+		{
+			MethodName: "ExportLearner",
+			Handler:    _EligibilityService_ExportLearner_Handler,
+		},
+		{
+			MethodName: "DeleteLearner",
+			Handler:    _EligibilityService_DeleteLearner_Handler,
+		},
+		{
+			MethodName: "ListAuditRecords",
+			Handler:    _EligibilityService_ListAuditRecords_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ScreenCohort",
+			Handler:       _EligibilityService_ScreenCohort_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "retrain/eligibility/v1/eligibility.proto",
 }
