@@ -16,7 +16,9 @@ import (
 	"github.com/nrs-pilots/retrain/platform/grpcserver"
 	"github.com/nrs-pilots/retrain/platform/metrics"
 	"github.com/nrs-pilots/retrain/proto/openapi"
+	coursesv1 "github.com/nrs-pilots/retrain/proto/retrain/courses/v1"
 	eligibilityv1 "github.com/nrs-pilots/retrain/proto/retrain/eligibility/v1"
+	outreachv1 "github.com/nrs-pilots/retrain/proto/retrain/outreach/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -66,6 +68,8 @@ type Backends struct {
 // registrations maps each service's full name to the function that mounts its REST routes.
 var registrations = map[string]func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 	eligibilityv1.EligibilityService_ServiceDesc.ServiceName: eligibilityv1.RegisterEligibilityServiceHandler,
+	coursesv1.CoursesService_ServiceDesc.ServiceName:         coursesv1.RegisterCoursesServiceHandler,
+	outreachv1.OutreachService_ServiceDesc.ServiceName:       outreachv1.RegisterOutreachServiceHandler,
 }
 
 // New returns the gateway's HTTP handler.
@@ -205,6 +209,14 @@ type statusRecorder struct {
 func (s *statusRecorder) WriteHeader(code int) {
 	s.code = code
 	s.ResponseWriter.WriteHeader(code)
+}
+
+// Flush passes flushes through, so streamed responses (server-streaming RPCs over REST)
+// reach the client row by row.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (m *httpMetrics) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {

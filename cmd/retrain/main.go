@@ -32,6 +32,9 @@ func main() {
 
 // run parses the arguments and environment, then runs the system until ctx ends.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "courses" {
+		return runCourses(ctx, args[1:], os.Stdout, stderr)
+	}
 	fs := flag.NewFlagSet("retrain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg app.Config

@@ -48,9 +48,10 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (a *App, err error) {
 	}
 	targets, _ := cfg.Targets()
 	a = &App{cfg: cfg, log: log, targets: targets}
+	built := a // a is nil once an error is returned
 	defer func() {
 		if err != nil {
-			a.closeAll()
+			built.closeAll()
 		}
 	}()
 	reg := metrics.NewRegistry()

@@ -341,7 +341,7 @@ func TestTargets(t *testing.T) {
 		want    []string
 		wantErr bool
 	}{
-		{"all", []string{"eligibility", "gateway"}, false},
+		{"all", []string{"courses", "eligibility", "gateway", "outreach"}, false},
 		{"eligibility", []string{"eligibility"}, false},
 		{"gateway,eligibility,gateway", []string{"eligibility", "gateway"}, false},
 		{"courses-typo", nil, true},
@@ -367,7 +367,7 @@ func TestServicesOnlyHasNoHTTP(t *testing.T) {
 }
 
 func TestGatewayAlongsideRemoteServices(t *testing.T) {
-	backend := startSystem(t, "-target", "eligibility")
+	backend := startSystem(t, "-target", "courses,eligibility,outreach")
 	gw := startSystem(t, "-target", "gateway", "-backend-addr", backend.grpcAddr)
 	if gw.grpcAddr != "" {
 		t.Errorf("target gateway opened gRPC on %s", gw.grpcAddr)

@@ -59,7 +59,7 @@ func eligibilityBadRequests() []badRequest {
 // serving afterwards.
 func TestBadInput(t *testing.T) {
 	s := startSystem(t)
-	cases := eligibilityBadRequests()
+	cases := append(eligibilityBadRequests(), outreachBadRequests()...)
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			req, err := http.NewRequest(tt.method, "http://"+s.httpAddr+tt.path, strings.NewReader(tt.body))

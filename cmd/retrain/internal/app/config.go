@@ -10,17 +10,21 @@ import (
 	"github.com/nrs-pilots/retrain/gateway"
 	"github.com/nrs-pilots/retrain/platform/grpcserver"
 	"github.com/nrs-pilots/retrain/platform/logging"
+	"github.com/nrs-pilots/retrain/services/courses"
 	"github.com/nrs-pilots/retrain/services/eligibility"
+	"github.com/nrs-pilots/retrain/services/outreach"
 )
 
 // Targets the binary can run. "all" means every one of them.
 const (
+	TargetCourses     = "courses"
 	TargetEligibility = "eligibility"
 	TargetGateway     = "gateway"
+	TargetOutreach    = "outreach"
 	TargetAll         = "all"
 )
 
-var knownTargets = []string{TargetEligibility, TargetGateway}
+var knownTargets = []string{TargetCourses, TargetEligibility, TargetGateway, TargetOutreach}
 
 // Config is the whole binary's configuration: its own flags and each component's.
 type Config struct {
@@ -43,6 +47,8 @@ type Config struct {
 	GRPC        grpcserver.Config
 	Gateway     gateway.Config
 	Eligibility eligibility.Config
+	Courses     courses.Config
+	Outreach    outreach.Config
 }
 
 // RegisterFlags registers every flag of the binary on fs.
@@ -57,6 +63,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.GRPC.RegisterFlags(fs)
 	c.Gateway.RegisterFlags(fs)
 	c.Eligibility.RegisterFlags(fs)
+	c.Courses.RegisterFlags(fs)
+	c.Outreach.RegisterFlags(fs)
 }
 
 // Targets returns the components to run, in a fixed order.
@@ -99,7 +107,7 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data-dir is required"))
 	}
-	for _, v := range []interface{ Validate() error }{&c.Log, &c.GRPC, &c.Gateway, &c.Eligibility} {
+	for _, v := range []interface{ Validate() error }{&c.Log, &c.GRPC, &c.Gateway, &c.Eligibility, &c.Courses, &c.Outreach} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}

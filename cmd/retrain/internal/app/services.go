@@ -1,11 +1,14 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/nrs-pilots/retrain/platform/postcode"
+	"github.com/nrs-pilots/retrain/services/courses"
 	"github.com/nrs-pilots/retrain/services/eligibility"
+	"github.com/nrs-pilots/retrain/services/outreach"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 )
@@ -35,11 +38,23 @@ func buildService(target string, cfg Config, env serviceEnv) (service, error) {
 			return service{}, err
 		}
 		return service{name: eligibility.ServiceName, Register: svc.Register, Close: svc.Close}, nil
+	case TargetCourses:
+		svc, err := courses.New(cfg.Courses, courses.Deps{Log: env.log, DataDir: env.dataDir, Postcodes: env.postcodes, Now: env.now})
+		if err != nil {
+			return service{}, err
+		}
+		return service{name: courses.ServiceName, Register: svc.Register, Close: svc.Close}, nil
+	case TargetOutreach:
+		svc, err := outreach.New(context.Background(), cfg.Outreach, outreach.Deps{Log: env.log, DataDir: env.dataDir, Now: env.now})
+		if err != nil {
+			return service{}, err
+		}
+		return service{name: outreach.ServiceName, Register: svc.Register, Close: svc.Close}, nil
 	}
 	return service{}, fmt.Errorf("no service for target %q", target)
 }
 
 // allServiceNames lists the gRPC services the gateway proxies when they run elsewhere.
 func allServiceNames() []string {
-	return []string{eligibility.ServiceName}
+	return []string{courses.ServiceName, eligibility.ServiceName, outreach.ServiceName}
 }
