@@ -420,3 +420,59 @@ func TestGuardedStreamAreas(t *testing.T) {
 		})
 	}
 }
+
+func TestVerifyCachesUntilExpiry(t *testing.T) {
+	k, _ := testVerifier(t)
+	now := t0
+	v, err := NewVerifier(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{k.Public()}}, DevIssuer, DevAudience, 0, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := mint(t, k, func(c *jwt.Claims, _ *claims) { c.Expiry = jwt.NewNumericDate(t0.Add(time.Minute)) })
+	for i := 0; i < 2; i++ {
+		if _, err := v.Verify(tok); err != nil {
+			t.Fatalf("Verify #%d = %v", i, err)
+		}
+	}
+	now = t0.Add(2 * time.Minute)
+	if _, err := v.Verify(tok); err == nil {
+		t.Error("a remembered token was accepted after its expiry")
+	}
+	// Rotating keys forgets remembered tokens.
+	now = t0
+	if _, err := v.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := LoadOrCreateDevKey(t.TempDir())
+	if err := v.SetKeys(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{other.Public()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(tok); err == nil {
+		t.Error("a token of a removed key was accepted from the cache")
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	k, err := LoadOrCreateDevKey(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, _ := NewVerifier(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{k.Public()}}, DevIssuer, DevAudience, 0, time.Now)
+	tok, _ := Mint(k, DevIssuer, DevAudience, authn.Principal{Subject: "s", Role: authn.RoleFrontend}, time.Now(), time.Hour)
+	b.Run("cached", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := v.Verify(tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("uncached", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, _, err := v.verify(tok, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,14 +41,28 @@ type claims struct {
 	Area string `json:"area"`
 }
 
-// Verifier checks bearer tokens against a key set, an issuer and an audience.
+// Verifier checks bearer tokens against a key set, an issuer and an audience. Verified
+// tokens are remembered until they expire, so a caller reusing its token (the front end
+// does, for every request) pays for the signature check once, not per request.
 type Verifier struct {
 	keys     atomic.Pointer[jose.JSONWebKeySet]
 	issuer   string
 	audience string
 	leeway   time.Duration
 	now      func() time.Time
+
+	mu    sync.RWMutex
+	cache map[string]verified
 }
+
+// verified is a remembered good token.
+type verified struct {
+	p   authn.Principal
+	exp time.Time
+}
+
+// maxCached bounds the remembered tokens; past it the cache starts again empty.
+const maxCached = 10_000
 
 // NewVerifier returns a verifier over keys (public keys only are used).
 func NewVerifier(keys jose.JSONWebKeySet, issuer, audience string, leeway time.Duration, now func() time.Time) (*Verifier, error) {
@@ -78,14 +93,38 @@ func (v *Verifier) SetKeys(keys jose.JSONWebKeySet) error {
 		return errors.New("auth: the key set has no public signing keys")
 	}
 	v.keys.Store(&pub)
+	v.mu.Lock()
+	v.cache = map[string]verified{} // keys changed: every token is checked again
+	v.mu.Unlock()
 	return nil
 }
 
 // Verify checks a compact JWT and returns its principal. Every refusal wraps
 // ErrUnauthenticated.
 func (v *Verifier) Verify(token string) (authn.Principal, error) {
-	fail := func(reason string) (authn.Principal, error) {
-		return authn.Principal{}, fmt.Errorf("%w: %s", ErrUnauthenticated, reason)
+	now := v.now()
+	v.mu.RLock()
+	e, ok := v.cache[token]
+	v.mu.RUnlock()
+	if ok && now.Add(-v.leeway).Before(e.exp) {
+		return e.p, nil
+	}
+	p, exp, err := v.verify(token, now)
+	if err != nil {
+		return p, err
+	}
+	v.mu.Lock()
+	if len(v.cache) >= maxCached {
+		v.cache = map[string]verified{}
+	}
+	v.cache[token] = verified{p: p, exp: exp}
+	v.mu.Unlock()
+	return p, nil
+}
+
+func (v *Verifier) verify(token string, now time.Time) (authn.Principal, time.Time, error) {
+	fail := func(reason string) (authn.Principal, time.Time, error) {
+		return authn.Principal{}, time.Time{}, fmt.Errorf("%w: %s", ErrUnauthenticated, reason)
 	}
 	tok, err := jwt.ParseSigned(token, allowedAlgorithms)
 	if err != nil {
@@ -122,7 +161,7 @@ func (v *Verifier) Verify(token string) (authn.Principal, error) {
 	if err := std.ValidateWithLeeway(jwt.Expected{
 		Issuer:      v.issuer,
 		AnyAudience: jwt.Audience{v.audience},
-		Time:        v.now(),
+		Time:        now,
 	}, v.leeway); err != nil {
 		return fail(err.Error())
 	}
@@ -139,7 +178,7 @@ func (v *Verifier) Verify(token string) (authn.Principal, error) {
 	default:
 		return fail("unknown role")
 	}
-	return p, nil
+	return p, std.Expiry.Time(), nil
 }
 
 // ParseKeySet decodes a JWKS document.
