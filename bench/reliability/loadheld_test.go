@@ -15,8 +15,9 @@ import (
 // fail, p99 must stay within a bound, and memory must not keep growing. The short form
 // holds for 3 s; the soak form for 2 minutes.
 func TestLoadHeld(t *testing.T) {
-	p := start(t, t.TempDir())
-	conn, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	dataDir := t.TempDir()
+	p := start(t, dataDir)
+	conn, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(token(t, dataDir, "--role", "frontend"))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ package reliability
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -76,7 +77,7 @@ func (s *syncBuffer) String() string {
 // start runs retrain on 127.0.0.1:0 with dataDir and waits for it to listen.
 func start(t *testing.T, dataDir string, args ...string) *proc {
 	t.Helper()
-	all := append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json"}, args...)
+	all := append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json", "--rate-limits", testRates}, args...)
 	cmd := exec.Command(binary, all...)
 	pr, err := cmd.StderrPipe()
 	if err != nil {
@@ -116,6 +117,29 @@ func start(t *testing.T, dataDir string, args ...string) *proc {
 	}
 	return p
 }
+
+// testRates lifts the per-caller rate limits: these tests measure the service, not the
+// limiter.
+const testRates = "frontend=1000000:1000000,adviser=1000000:1000000,lep=1000000:1000000,evaluator=1000000:1000000,admin=1000000:1000000,service=1000000:1000000"
+
+// token runs `retrain token` against dataDir and returns the token.
+func token(t *testing.T, dataDir string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(binary, append([]string{"token", "--data-dir", dataDir}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("retrain token %v: %v", args, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// bearer is per-RPC credentials with a fixed token over plaintext loopback.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }
 
 // kill sends SIGKILL and waits for the process to be gone.
 func (p *proc) kill() {

@@ -14,13 +14,14 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
 // coursesUsage is the help of the courses subcommand.
 const coursesUsage = `usage:
-  retrain courses import --area CODE [--dry-run] [--addr HOST:PORT] FILE.csv
-  retrain courses export --area CODE [--addr HOST:PORT] [FILE.csv]
+  retrain courses import --area CODE [--dry-run] [--addr HOST:PORT] [--token JWT] FILE.csv
+  retrain courses export --area CODE [--addr HOST:PORT] [--token JWT] [FILE.csv]
 
 import sends an area's course catalogue (CSV, columns in services/courses/README.md) to a
 running server and prints the result of every refused row; it exits non-zero if any row is
@@ -44,6 +45,7 @@ func runCourses(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	area := fs.String("area", "", "ONS code of the area, such as E37000060 (required)")
 	addr := fs.String("addr", "127.0.0.1:9090", "gRPC address of the retrain server")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	token := fs.String("token", "", "bearer token of a lep caller of the area (or admin); also RETRAIN_TOKEN; `retrain token` makes one for development")
 	dryRun := false
 	if cmd == "import" {
 		fs.BoolVar(&dryRun, "dry-run", false, "validate every row and report, writing nothing")
@@ -51,6 +53,9 @@ func runCourses(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	files, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
+	}
+	if *token == "" {
+		*token = os.Getenv("RETRAIN_TOKEN")
 	}
 	*area = strings.TrimPrefix(strings.TrimSpace(*area), "areas/")
 	switch {
@@ -63,6 +68,9 @@ func runCourses(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
+	if *token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+*token)
+	}
 	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return fmt.Errorf("courses: %w", err)

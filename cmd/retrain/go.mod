@@ -15,6 +15,7 @@ replace github.com/nrs-pilots/retrain/services/outreach => ../../services/outrea
 replace github.com/nrs-pilots/retrain/gateway => ../../gateway
 
 require (
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/nrs-pilots/retrain/gateway v0.0.0-00010101000000-000000000000
 	github.com/nrs-pilots/retrain/platform v0.0.0-00010101000000-000000000000
 	github.com/nrs-pilots/retrain/proto v0.0.0-00010101000000-000000000000
@@ -24,12 +25,12 @@ require (
 	go.uber.org/zap v1.28.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261104224025-d1e00e9f33ab
 	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
@@ -43,5 +44,4 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 )

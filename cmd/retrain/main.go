@@ -32,8 +32,13 @@ func main() {
 
 // run parses the arguments and environment, then runs the system until ctx ends.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "courses" {
-		return runCourses(ctx, args[1:], os.Stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "courses":
+			return runCourses(ctx, args[1:], os.Stdout, stderr)
+		case "token":
+			return runToken(args[1:], os.Stdout, stderr)
+		}
 	}
 	fs := flag.NewFlagSet("retrain", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -129,6 +130,34 @@ func (p *proc) wait(t *testing.T, d time.Duration) error {
 	}
 }
 
+// tokenFor runs `retrain token` with the data directory and args and returns the token.
+func tokenFor(t *testing.T, dataDir string, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := runToken(append([]string{"--data-dir", dataDir}, args...), &out, &errOut); err != nil {
+		t.Fatalf("retrain token %v: %v %s", args, err, errOut.String())
+	}
+	return strings.TrimSpace(out.String())
+}
+
+func TestTokenCommand(t *testing.T) {
+	dir := t.TempDir()
+	if tok := tokenFor(t, dir, "--role", "adviser"); strings.Count(tok, ".") != 2 {
+		t.Errorf("token %q is not a compact JWT", tok)
+	}
+	for _, bad := range [][]string{
+		{"--role", "lep"}, // a lep token needs its area
+		{"--role", "adviser", "--area", "E37000022"}, // only lep has an area
+		{"--role", "root"},
+		{"--role", "admin", "--ttl", "0s"},
+	} {
+		var out, errOut bytes.Buffer
+		if err := runToken(append([]string{"--data-dir", dir}, bad...), &out, &errOut); err == nil {
+			t.Errorf("retrain token %v = %q, want an error", bad, out.String())
+		}
+	}
+}
+
 func TestRunRejectsBadConfig(t *testing.T) {
 	tests := []struct {
 		name string
@@ -166,13 +195,15 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("process test")
 	}
-	p := startProc(t, t.TempDir(), "--shutdown-timeout", "3s")
+	dataDir := t.TempDir()
+	p := startProc(t, dataDir, "--shutdown-timeout", "3s", "--rate-limits", "frontend=1000000:1000000")
+	token := tokenFor(t, dataDir, "--role", "frontend")
 	conn, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	ctx := context.Background()
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
 
 	// Health watch: it must report NOT_SERVING before the server goes away.
 	watch, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
@@ -203,7 +234,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	fmt.Fprintf(raw, "POST /v1/eligibility:check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:20])
+	fmt.Fprintf(raw, "POST /v1/eligibility:check HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", token, len(body), body[:20])
 	time.Sleep(100 * time.Millisecond) // the server has read the headers
 
 	// Load over gRPC until the signal and a little after.

@@ -32,6 +32,7 @@ type harness struct {
 	base    *process
 	grpc    string // all-in-one gRPC address
 	http    string // all-in-one HTTP address
+	token   string // a frontend bearer token the all-in-one binary trusts
 	addrs   baselineAddrs
 }
 
@@ -119,7 +120,10 @@ func newHarness(ctx context.Context, o options) (h *harness, err error) {
 
 	h.retrain, err = h.start(ctx, filepath.Join(tmp, "retrain"),
 		"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
-		"--data-dir", filepath.Join(tmp, "data"), "--log-format", "json", "--log-level", "info")
+		"--data-dir", filepath.Join(tmp, "data"), "--log-format", "json", "--log-level", "info",
+		// The per-caller limits would throttle one load generator: lifted, so the figures
+		// are the service's, with authentication (token verification) still on every call.
+		"--rate-limits", "frontend=10000000:10000000")
 	if err != nil {
 		return nil, err
 	}
@@ -138,9 +142,14 @@ func newHarness(ctx context.Context, o options) (h *harness, err error) {
 	if err := waitReady("http://"+h.http+"/readyz", 30*time.Second); err != nil {
 		return nil, err
 	}
+	tok, err := execOutput(o.root, filepath.Join(tmp, "retrain"), "token", "--data-dir", filepath.Join(tmp, "data"), "--role", "frontend", "--ttl", "24h")
+	if err != nil {
+		return nil, fmt.Errorf("retrain token: %w", err)
+	}
+	h.token = tok
 
 	// The baselines answer with exactly what the real service answers, byte for byte.
-	conn, err := grpc.NewClient(h.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(h.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(h.token)))
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +162,7 @@ func newHarness(ctx context.Context, o options) (h *harness, err error) {
 	if err != nil {
 		return nil, err
 	}
-	body, status, err := postJSON(http.DefaultClient, "http://"+h.http+"/v1/eligibility:check", eligibleJSON)
+	body, status, err := postJSON(http.DefaultClient, "http://"+h.http+"/v1/eligibility:check", eligibleJSON, h.token)
 	if err != nil || status != http.StatusOK {
 		return nil, fmt.Errorf("sample check over REST: status %d: %v", status, err)
 	}
@@ -246,8 +255,14 @@ func waitReady(url string, timeout time.Duration) error {
 	return fmt.Errorf("%s not ready within %v", url, timeout)
 }
 
-func postJSON(c *http.Client, url string, body []byte) ([]byte, int, error) {
-	resp, err := c.Post(url, "application/json", bytes.NewReader(body))
+func postJSON(c *http.Client, url string, body []byte, token string) ([]byte, int, error) {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := c.Do(req)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -255,6 +270,15 @@ func postJSON(c *http.Client, url string, body []byte) ([]byte, int, error) {
 	b, err := io.ReadAll(resp.Body)
 	return b, resp.StatusCode, err
 }
+
+// bearer is per-RPC credentials with a fixed token over plaintext loopback.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }
 
 // rssBytes reads the resident set size of pid from /proc.
 func rssBytes(pid int) (int64, error) {

@@ -48,7 +48,7 @@ func (h *harness) measure(ctx context.Context) (*report, error) {
 	for _, c := range h.o.concurrency {
 		// gRPC: the check against the bare echo, with the same client set-up.
 		for _, t := range []struct{ name, addr string }{{"bare gRPC echo", h.addrs.GRPCEcho}, {"retrain", h.grpc}} {
-			res, err := grpcCheckLoad(ctx, t.addr, opts(c))
+			res, err := grpcCheckLoad(ctx, t.addr, h.token, opts(c))
 			if err != nil {
 				return nil, err
 			}
@@ -61,7 +61,7 @@ func (h *harness) measure(ctx context.Context) (*report, error) {
 			{"gateway over gRPC echo", "http://" + h.addrs.GatewayEcho + "/v1/eligibility:check"},
 			{"retrain", "http://" + h.http + "/v1/eligibility:check"},
 		} {
-			res := restCheckLoad(ctx, t.url, opts(c))
+			res := restCheckLoad(ctx, t.url, h.token, opts(c))
 			h.progress("REST check", t.name, res)
 			rep.rows = append(rep.rows, row{"REST check", t.name, res})
 		}
@@ -96,11 +96,11 @@ func (h *harness) progress(group, target string, r load.Result) {
 
 // clientConns are shared by the workers of a run: one HTTP/2 connection per 16 workers,
 // the same for the service and its baseline.
-func clientConns(addr string, concurrency int) ([]*grpc.ClientConn, error) {
+func clientConns(addr, token string, concurrency int) ([]*grpc.ClientConn, error) {
 	n := (concurrency + 15) / 16
 	conns := make([]*grpc.ClientConn, 0, n)
 	for i := 0; i < n; i++ {
-		c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(token)))
 		if err != nil {
 			return nil, err
 		}
@@ -109,8 +109,10 @@ func clientConns(addr string, concurrency int) ([]*grpc.ClientConn, error) {
 	return conns, nil
 }
 
-func grpcCheckLoad(ctx context.Context, addr string, o load.Options) (load.Result, error) {
-	conns, err := clientConns(addr, o.Concurrency)
+// grpcCheckLoad drives the check over gRPC. Every call carries the token, baselines
+// included, so requests are byte for byte the same.
+func grpcCheckLoad(ctx context.Context, addr, token string, o load.Options) (load.Result, error) {
+	conns, err := clientConns(addr, token, o.Concurrency)
 	if err != nil {
 		return load.Result{}, err
 	}
@@ -132,12 +134,12 @@ func grpcCheckLoad(ctx context.Context, addr string, o load.Options) (load.Resul
 	}), nil
 }
 
-func restCheckLoad(ctx context.Context, url string, o load.Options) load.Result {
+func restCheckLoad(ctx context.Context, url, token string, o load.Options) load.Result {
 	tr := &http.Transport{MaxIdleConns: o.Concurrency, MaxIdleConnsPerHost: o.Concurrency, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	return load.Run(ctx, o, func(ctx context.Context, _, _ int) error {
-		_, status, err := postJSON(client, url, eligibleJSON)
+		_, status, err := postJSON(client, url, eligibleJSON, token)
 		if err == nil && status != http.StatusOK {
 			err = fmt.Errorf("status %d", status)
 		}

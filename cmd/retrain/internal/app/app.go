@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nrs-pilots/retrain/gateway"
+	"github.com/nrs-pilots/retrain/platform/auth"
 	"github.com/nrs-pilots/retrain/platform/grpcserver"
 	"github.com/nrs-pilots/retrain/platform/metrics"
 	"github.com/nrs-pilots/retrain/platform/postcode"
@@ -62,22 +63,49 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (a *App, err error) {
 		if err != nil {
 			return nil, err
 		}
-		a.server, err = grpcserver.New(cfg.GRPC, log.Named("grpc"), reg)
+		verifier, limiter, err := cfg.Auth.Build(ctx, cfg.DataDir, time.Now)
 		if err != nil {
 			return nil, err
 		}
+		// The in-memory listener serves the gateway and the services' calls to each
+		// other (the eligibility outbox to outreach) without a TCP hop, through every
+		// interceptor, authentication included.
+		a.memLis = bufconn.Listen(1 << 20)
 		env := serviceEnv{log: log, dataDir: cfg.DataDir, postcodes: dir, now: time.Now}
+		if env.sink, err = a.outreachSink(targets); err != nil {
+			return nil, err
+		}
+		var built []service
 		for _, t := range targets {
 			if t == TargetGateway {
 				continue
 			}
-			svc, err := buildService(t, cfg, env)
+			svc, err := buildService(ctx, t, cfg, env)
 			if err != nil {
 				return nil, err
 			}
-			svc.Register(a.server.GRPC)
+			built = append(built, svc)
 			a.closers = append(a.closers, svc.Close)
 			a.services = append(a.services, svc.name)
+		}
+		policies := auth.PublicPolicies()
+		for _, svc := range built {
+			if policies, err = auth.Merge(policies, svc.policies); err != nil {
+				return nil, err
+			}
+		}
+		guard := auth.NewGuard(policies, verifier, limiter, log.Named("auth"))
+		a.server, err = grpcserver.New(cfg.GRPC, log.Named("grpc"), reg, guard.ServerOptions()...)
+		if err != nil {
+			return nil, err
+		}
+		for _, svc := range built {
+			svc.Register(a.server.GRPC)
+		}
+		// Deny by default is enforced by the guard; refusing to start as well makes a
+		// method without a policy a start-up error instead of a runtime surprise.
+		if missing := policies.Missing(a.server.GRPC); len(missing) > 0 {
+			return nil, fmt.Errorf("methods without an access policy: %v", missing)
 		}
 		if a.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 			return nil, fmt.Errorf("grpc listener: %w", err)
@@ -86,12 +114,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (a *App, err error) {
 
 	if slices.Contains(targets, TargetGateway) {
 		if runServices {
-			// In-memory: no TCP hop, still every server interceptor.
-			a.memLis = bufconn.Listen(1 << 20)
-			a.conn, err = grpc.NewClient("passthrough:///in-process",
-				grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return a.memLis.DialContext(ctx) }),
-				grpc.WithTransportCredentials(insecure.NewCredentials()),
-			)
+			a.conn, err = a.inMemoryConn()
 		} else {
 			a.conn, err = grpc.NewClient(cfg.BackendAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 			a.services = allServiceNames()

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nrs-pilots/retrain/platform/auth"
+	"github.com/nrs-pilots/retrain/platform/authn"
 	eligibilityv1 "github.com/nrs-pilots/retrain/proto/retrain/eligibility/v1"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -21,15 +23,77 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 )
 
-// system is a running all-in-one process for end-to-end tests.
+// system is a running all-in-one process for end-to-end tests. conn and http carry an
+// admin token on every call unless the call sets its own; rawConn carries none.
 type system struct {
 	grpcAddr, httpAddr string
+	dataDir            string
 	conn               *grpc.ClientConn
+	rawConn            *grpc.ClientConn
+	http               *http.Client
 	logs               *observer.ObservedLogs
+}
+
+// testRates lifts the per-caller rate limits so functional tests are not throttled; the
+// limits themselves are tested on their own.
+const testRates = "frontend=1000000:1000000,adviser=1000000:1000000,lep=1000000:1000000,evaluator=1000000:1000000,admin=1000000:1000000,service=1000000:1000000"
+
+// token mints a development token for role (and area, for lep) trusted by the system.
+func (s *system) token(t *testing.T, role, area string) string {
+	t.Helper()
+	return devToken(t, s.dataDir, role, area)
+}
+
+func devToken(t *testing.T, dataDir, role, area string) string {
+	t.Helper()
+	key, err := auth.LoadOrCreateDevKey(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := auth.Mint(key, auth.DevIssuer, auth.DevAudience, authn.Principal{Subject: "test-" + role + area, Role: authn.Role(role), Area: area}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// bearer is per-RPC credentials carrying a fixed token over plaintext loopback.
+type bearer string
+
+func (b bearer) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
+	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get("authorization")) > 0 {
+		return nil, nil // the call brought its own
+	}
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }
+
+// tokenTransport adds a bearer token to requests that have none.
+type tokenTransport struct{ token string }
+
+func (tt tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Authorization") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+tt.token)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// authedClient returns a gRPC client connection to addr sending token on every call.
+func authedClient(t *testing.T, addr, token string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 // startSystem runs the real App on 127.0.0.1:0 ports with a temporary data directory and
@@ -39,10 +103,12 @@ func startSystem(t *testing.T, args ...string) *system {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	var cfg Config
 	cfg.RegisterFlags(fs)
-	base := []string{"-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-shutdown-timeout", "5s"}
+	dataDir := t.TempDir()
+	base := []string{"-grpc-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0", "-data-dir", dataDir, "-shutdown-timeout", "5s", "-rate-limits", testRates}
 	if err := fs.Parse(append(base, args...)); err != nil {
 		t.Fatal(err)
 	}
+	dataDir = cfg.DataDir // a test may give its own
 	core, logs := observer.New(zapcore.DebugLevel)
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := New(ctx, cfg, zap.New(core))
@@ -63,20 +129,23 @@ func startSystem(t *testing.T, args ...string) *system {
 			t.Error("Run did not return after cancel")
 		}
 	})
-	s := &system{grpcAddr: a.GRPCAddr(), httpAddr: a.HTTPAddr(), logs: logs}
+	s := &system{grpcAddr: a.GRPCAddr(), httpAddr: a.HTTPAddr(), logs: logs, dataDir: dataDir}
+	admin := s.token(t, "admin", "")
+	s.http = &http.Client{Transport: tokenTransport{token: admin}, Timeout: time.Minute}
 	if s.grpcAddr != "" {
-		s.conn, err = grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		s.conn = authedClient(t, s.grpcAddr, admin)
+		s.rawConn, err = grpc.NewClient(s.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { s.conn.Close() })
+		t.Cleanup(func() { s.rawConn.Close() })
 	}
 	return s
 }
 
 func (s *system) post(t *testing.T, path, body string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Post("http://"+s.httpAddr+path, "application/json", strings.NewReader(body))
+	resp, err := s.http.Post("http://"+s.httpAddr+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +155,7 @@ func (s *system) post(t *testing.T, path, body string) (int, map[string]any) {
 
 func (s *system) get(t *testing.T, path string) (int, []byte) {
 	t.Helper()
-	resp, err := http.Get("http://" + s.httpAddr + path)
+	resp, err := s.http.Get("http://" + s.httpAddr + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +283,7 @@ func TestEndToEndREST(t *testing.T) {
 
 	t.Run("oversized body", func(t *testing.T) {
 		big := `{"postcode":"` + strings.Repeat("A", 2<<20) + `"}`
-		resp, err := http.Post("http://"+s.httpAddr+"/v1/eligibility:check", "application/json", strings.NewReader(big))
+		resp, err := s.http.Post("http://"+s.httpAddr+"/v1/eligibility:check", "application/json", strings.NewReader(big))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,6 +438,7 @@ func TestServicesOnlyHasNoHTTP(t *testing.T) {
 func TestGatewayAlongsideRemoteServices(t *testing.T) {
 	backend := startSystem(t, "-target", "courses,eligibility,outreach")
 	gw := startSystem(t, "-target", "gateway", "-backend-addr", backend.grpcAddr)
+	gw.http = backend.http // the backend trusts tokens of its own data directory's key
 	if gw.grpcAddr != "" {
 		t.Errorf("target gateway opened gRPC on %s", gw.grpcAddr)
 	}

@@ -67,7 +67,7 @@ func TestBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := s.http.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

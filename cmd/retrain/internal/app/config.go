@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/nrs-pilots/retrain/gateway"
+	"github.com/nrs-pilots/retrain/platform/auth"
 	"github.com/nrs-pilots/retrain/platform/grpcserver"
 	"github.com/nrs-pilots/retrain/platform/logging"
 	"github.com/nrs-pilots/retrain/services/courses"
@@ -43,6 +44,13 @@ type Config struct {
 	// district table of the pilot areas.
 	PostcodeFile string
 
+	// OutreachAddr is the gRPC address of the outreach service, for the eligibility
+	// outbox when outreach does not run in this process.
+	OutreachAddr string
+	// ServiceTokenFile holds this process's own bearer token for calls to other services.
+	ServiceTokenFile string
+
+	Auth        auth.Config
 	Log         logging.Config
 	GRPC        grpcserver.Config
 	Gateway     gateway.Config
@@ -59,6 +67,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Target, "target", TargetAll, "components to run: all, or a comma list of "+strings.Join(knownTargets, ", "))
 	fs.StringVar(&c.BackendAddr, "backend-addr", "", "gRPC address the gateway dials when the services run elsewhere (empty: in this process)")
 	fs.StringVar(&c.PostcodeFile, "postcode-file", "", "ONS Postcode Directory or NSPL CSV for exact postcode lookups (empty: built-in district table)")
+	fs.StringVar(&c.OutreachAddr, "outreach-addr", "", "gRPC address of the outreach service for the eligibility outbox when outreach runs elsewhere (empty: in this process, or off)")
+	fs.StringVar(&c.ServiceTokenFile, "service-token-file", "", "file holding this process's bearer token (role service) for calls to other services; development mints one")
+	c.Auth.RegisterFlags(fs)
 	c.Log.RegisterFlags(fs)
 	c.GRPC.RegisterFlags(fs)
 	c.Gateway.RegisterFlags(fs)
@@ -107,7 +118,7 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data-dir is required"))
 	}
-	for _, v := range []interface{ Validate() error }{&c.Log, &c.GRPC, &c.Gateway, &c.Eligibility, &c.Courses, &c.Outreach} {
+	for _, v := range []interface{ Validate() error }{&c.Auth, &c.Log, &c.GRPC, &c.Gateway, &c.Eligibility, &c.Courses, &c.Outreach} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}

@@ -24,7 +24,7 @@ func (s *system) coursesDo(t *testing.T, method, path, body string) (int, map[st
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

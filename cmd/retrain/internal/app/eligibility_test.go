@@ -35,7 +35,7 @@ func (s *system) eligibilityDo(t *testing.T, method, path, body string) (int, ma
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestEligibilityAssessmentsREST(t *testing.T) {
 		t.Fatalf("POST assessment = %d %v", code, a)
 	}
 	name, _ := a["name"].(string)
-	if !strings.HasPrefix(name, "learners/"+learner+"/assessments/") || a["recorded_by"] != "unauthenticated" || a["postcode"] != "L1 8JQ" || a["ruleset_version"] != "gb-2020-07-01" {
+	if !strings.HasPrefix(name, "learners/"+learner+"/assessments/") || a["recorded_by"] != "test-admin" || a["postcode"] != "L1 8JQ" || a["ruleset_version"] != "gb-2020-07-01" {
 		t.Errorf("created assessment = %v", eligibilityJSON(a))
 	}
 	result, _ := a["result"].(map[string]any)
@@ -109,7 +109,7 @@ func TestEligibilityAssessmentsREST(t *testing.T) {
 		`"qualification_ceiling":{"values":[{"start":"2020-07-01","value":7,"reference":"r"}]},` +
 		`"salary_threshold_pence":{"values":[{"start":"2020-07-01","value":3000000,"reference":"r"}]}}`
 	code, rs := s.eligibilityDo(t, http.MethodPost, "/v1/rulesets", lowered)
-	if code != http.StatusOK || rs["name"] != "rulesets/e2e-lowered" || rs["published_by"] != "unauthenticated" || rs["source"] != "api" {
+	if code != http.StatusOK || rs["name"] != "rulesets/e2e-lowered" || rs["published_by"] != "test-admin" || rs["source"] != "api" {
 		t.Fatalf("POST /v1/rulesets = %d %v", code, rs)
 	}
 	if code, _ := s.eligibilityDo(t, http.MethodPost, "/v1/rulesets", lowered); code != http.StatusConflict {
@@ -147,7 +147,7 @@ func TestEligibilityAssessmentsREST(t *testing.T) {
 	for _, r := range export["audit_records"].([]any) {
 		rm := r.(map[string]any)
 		actions = append(actions, rm["action"].(string))
-		if rm["actor"] != "unauthenticated" || !strings.HasPrefix(rm["rpc"].(string), "/retrain.eligibility.v1.EligibilityService/") || rm["learner"] != "learners/"+learner {
+		if rm["actor"] != "test-admin" || !strings.HasPrefix(rm["rpc"].(string), "/retrain.eligibility.v1.EligibilityService/") || rm["learner"] != "learners/"+learner {
 			t.Errorf("audit record %v lacks who, which RPC or which learner", rm)
 		}
 	}
@@ -279,7 +279,7 @@ func TestEligibilityScreenREST(t *testing.T) {
 	body := `{"row_id":"a","date_of_birth":"1980-01-01","highest_qualification":"RQF_LEVEL_2","annual_salary_pence":100,"as_of":"2024-01-01"}` + "\n" +
 		`{"row_id":"b","date_of_birth":"1980-02-30"}` + "\n" +
 		`{"row_id":"c","highest_qualification":"RQF_LEVEL_8"}` + "\n"
-	resp, err := http.Post("http://"+s.httpAddr+"/v1/eligibility:screen", "application/json", strings.NewReader(body))
+	resp, err := s.http.Post("http://"+s.httpAddr+"/v1/eligibility:screen", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func startEligibilityOnly(t *testing.T, dir string) (eligibilityv1.EligibilitySe
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	conn, err := grpc.NewClient(a.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(a.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(devToken(t, dir, "admin", ""))))
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -25,7 +25,7 @@ func (s *system) outreachDo(t *testing.T, method, path, body string) (int, map[s
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,8 +41,8 @@ func TestOutreachCampaigns(t *testing.T) {
 	code, body := s.post(t, "/v1/areas/E37000022/campaigns?campaign_id=radio-autumn", `{
 		"display_name": "Radio City autumn", "channel": "CHANNEL_RADIO", "messenger": "MESSENGER_LOCAL_AUTHORITY",
 		"start_date": "2020-09-01", "end_date": "2020-11-30", "cost_pence": 1500000, "utm_campaign": "radio_autumn"}`)
-	if code != http.StatusOK || body["name"] != "areas/E37000022/campaigns/radio-autumn" || body["etag"] != "r1" || body["creator"] != "unauthenticated" {
-		t.Fatalf("REST create = %d %v, want 200 with the name, etag r1 and creator unauthenticated", code, body)
+	if code != http.StatusOK || body["name"] != "areas/E37000022/campaigns/radio-autumn" || body["etag"] != "r1" || body["creator"] != "test-admin" {
+		t.Fatalf("REST create = %d %v, want 200 with the name, etag r1 and creator test-admin", code, body)
 	}
 	created, err := client.CreateCampaign(ctx, &outreachv1.CreateCampaignRequest{
 		Parent: "areas/E37000022", CampaignId: "union-leaflets",

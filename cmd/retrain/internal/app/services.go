@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nrs-pilots/retrain/platform/auth"
 	"github.com/nrs-pilots/retrain/platform/postcode"
 	"github.com/nrs-pilots/retrain/services/courses"
 	"github.com/nrs-pilots/retrain/services/eligibility"
@@ -19,37 +20,41 @@ type serviceEnv struct {
 	dataDir   string
 	postcodes *postcode.Directory
 	now       func() time.Time
+	// sink receives the eligibility service's conversions; nil disables its outbox.
+	sink eligibility.ConversionSink
 }
 
 // service is a built service ready to register on the gRPC server.
 type service struct {
 	name     string
+	policies auth.Policies
 	Register func(grpc.ServiceRegistrar)
 	Close    func() error
 }
 
 // buildService builds the service of one target. Adding a service means a target
-// constant, an entry in knownTargets, a case here and its name in allServiceNames.
-func buildService(target string, cfg Config, env serviceEnv) (service, error) {
+// constant, an entry in knownTargets, a case here (with the service's policies) and its
+// name in allServiceNames.
+func buildService(ctx context.Context, target string, cfg Config, env serviceEnv) (service, error) {
 	switch target {
 	case TargetEligibility:
-		svc, err := eligibility.New(cfg.Eligibility, eligibility.Deps{Log: env.log, DataDir: env.dataDir, Postcodes: env.postcodes, Now: env.now})
+		svc, err := eligibility.New(cfg.Eligibility, eligibility.Deps{Log: env.log, DataDir: env.dataDir, Postcodes: env.postcodes, Now: env.now, Sink: env.sink})
 		if err != nil {
 			return service{}, err
 		}
-		return service{name: eligibility.ServiceName, Register: svc.Register, Close: svc.Close}, nil
+		return service{name: eligibility.ServiceName, policies: eligibility.Policies(), Register: svc.Register, Close: svc.Close}, nil
 	case TargetCourses:
 		svc, err := courses.New(cfg.Courses, courses.Deps{Log: env.log, DataDir: env.dataDir, Postcodes: env.postcodes, Now: env.now})
 		if err != nil {
 			return service{}, err
 		}
-		return service{name: courses.ServiceName, Register: svc.Register, Close: svc.Close}, nil
+		return service{name: courses.ServiceName, policies: courses.Policies(), Register: svc.Register, Close: svc.Close}, nil
 	case TargetOutreach:
-		svc, err := outreach.New(context.Background(), cfg.Outreach, outreach.Deps{Log: env.log, DataDir: env.dataDir, Now: env.now})
+		svc, err := outreach.New(ctx, cfg.Outreach, outreach.Deps{Log: env.log, DataDir: env.dataDir, Now: env.now})
 		if err != nil {
 			return service{}, err
 		}
-		return service{name: outreach.ServiceName, Register: svc.Register, Close: svc.Close}, nil
+		return service{name: outreach.ServiceName, policies: outreach.Policies(), Register: svc.Register, Close: svc.Close}, nil
 	}
 	return service{}, fmt.Errorf("no service for target %q", target)
 }
