@@ -4,10 +4,12 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -133,18 +135,37 @@ func outgoingHeader(key string) (string, bool) {
 	return "", false
 }
 
-// limitBody refuses bodies over max with 413 before anything reads them, and caps bodies
-// without a declared length so the process never buffers more than max.
+// limitBody refuses bodies over max with 413 before anything decodes them. A declared
+// length is checked up front; a body without one (chunked) is read up to max+1 bytes, so
+// the process never holds more than max of it, whatever the client sends.
 func limitBody(max int64, next http.Handler) http.Handler {
 	tooLarge := []byte(`{"code":3,"message":"request body too large (limit ` + strconv.FormatInt(max, 10) + ` bytes)","details":[]}`)
+	refuse := func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		_, _ = w.Write(tooLarge)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > max {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusRequestEntityTooLarge)
-			_, _ = w.Write(tooLarge)
+		switch {
+		case r.ContentLength > max:
+			refuse(w)
 			return
-		}
-		if r.Body != nil {
+		case r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody:
+			data, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+			if err != nil {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"code":3,"message":"could not read the request body","details":[]}`))
+				return
+			}
+			if int64(len(data)) > max {
+				refuse(w)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(data))
+			r.ContentLength = int64(len(data))
+		case r.Body != nil:
 			r.Body = http.MaxBytesReader(w, r.Body, max)
 		}
 		next.ServeHTTP(w, r)

@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +87,54 @@ func TestErrorHandlerHeaders(t *testing.T) {
 			errorHandler(context.Background(), mux, &runtime.JSONPb{}, w, httptest.NewRequest(http.MethodGet, "/", nil), tt.err)
 			if w.Code != tt.wantStatus || w.Header().Get(tt.header) != tt.want {
 				t.Errorf("status %d %s=%q, want %d %q", w.Code, tt.header, w.Header().Get(tt.header), tt.wantStatus, tt.want)
+			}
+		})
+	}
+}
+
+// endless yields bytes for ever: a client streaming a body with no end.
+type endless struct{ n int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'a'
+	}
+	e.n += int64(len(p))
+	return len(p), nil
+}
+
+func TestLimitBody(t *testing.T) {
+	var got int
+	h := limitBody(1024, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = len(b)
+		w.WriteHeader(http.StatusOK)
+	}))
+	tests := []struct {
+		name     string
+		body     io.Reader
+		length   int64 // -1: chunked (unknown length)
+		want     int
+		wantRead int
+	}{
+		{"small, declared", strings.NewReader("hello"), 5, http.StatusOK, 5},
+		{"small, chunked", strings.NewReader("hello"), -1, http.StatusOK, 5},
+		{"exactly the limit, chunked", strings.NewReader(strings.Repeat("x", 1024)), -1, http.StatusOK, 1024},
+		{"declared too large", strings.NewReader("x"), 1 << 30, http.StatusRequestEntityTooLarge, 0},
+		{"endless chunked", &endless{}, -1, http.StatusRequestEntityTooLarge, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got = 0
+			r := httptest.NewRequest(http.MethodPost, "/v1/x", tt.body)
+			r.ContentLength = tt.length
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.want || got != tt.wantRead {
+				t.Errorf("status %d read %d, want %d and %d", w.Code, got, tt.want, tt.wantRead)
+			}
+			if e, ok := tt.body.(*endless); ok && e.n > 64<<10 {
+				t.Errorf("read %d bytes of an endless body, want at most about the limit", e.n)
 			}
 		})
 	}

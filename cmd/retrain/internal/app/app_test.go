@@ -125,6 +125,7 @@ func startSystem(t *testing.T, args ...string) *system {
 			if err != nil {
 				t.Errorf("Run() = %v, want nil after cancel", err)
 			}
+			assertNoSecretsLogged(t, logs)
 		case <-time.After(20 * time.Second):
 			t.Error("Run did not return after cancel")
 		}
@@ -141,6 +142,20 @@ func startSystem(t *testing.T, args ...string) *system {
 		t.Cleanup(func() { s.rawConn.Close() })
 	}
 	return s
+}
+
+// assertNoSecretsLogged fails the test when any log line holds a bearer token: every
+// end-to-end test checks this on the whole log of its system.
+func assertNoSecretsLogged(t *testing.T, logs *observer.ObservedLogs) {
+	t.Helper()
+	for _, e := range logs.All() {
+		line, _ := json.Marshal(map[string]any{"msg": e.Message, "fields": e.ContextMap()})
+		for _, secret := range []string{"eyJ", "Bearer ", "bearer "} {
+			if bytes.Contains(line, []byte(secret)) {
+				t.Errorf("log line holds a token (%q): %s", secret, line)
+			}
+		}
+	}
 }
 
 func (s *system) post(t *testing.T, path, body string) (int, map[string]any) {
