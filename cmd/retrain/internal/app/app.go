@@ -20,7 +20,6 @@ import (
 	"github.com/nrs-pilots/retrain/platform/postcode"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
 )
 
@@ -107,7 +106,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (a *App, err error) {
 		if missing := policies.Missing(a.server.GRPC); len(missing) > 0 {
 			return nil, fmt.Errorf("methods without an access policy: %v", missing)
 		}
-		if a.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		if a.grpcLis, err = a.listen(cfg.GRPCAddr, true, "h2"); err != nil {
 			return nil, fmt.Errorf("grpc listener: %w", err)
 		}
 	}
@@ -116,7 +115,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (a *App, err error) {
 		if runServices {
 			a.conn, err = a.inMemoryConn()
 		} else {
-			a.conn, err = grpc.NewClient(cfg.BackendAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			a.conn, err = a.peerConn(cfg.BackendAddr)
 			a.services = allServiceNames()
 		}
 		if err != nil {
@@ -135,7 +134,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (a *App, err error) {
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          zap.NewStdLog(log.Named("http")),
 		}
-		if a.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		if a.httpLis, err = a.listen(cfg.HTTPAddr, false, "h2", "http/1.1"); err != nil {
 			return nil, fmt.Errorf("http listener: %w", err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/nrs-pilots/retrain/platform/auth"
 	"github.com/nrs-pilots/retrain/platform/grpcserver"
 	"github.com/nrs-pilots/retrain/platform/logging"
+	"github.com/nrs-pilots/retrain/platform/tlsconfig"
 	"github.com/nrs-pilots/retrain/services/courses"
 	"github.com/nrs-pilots/retrain/services/eligibility"
 	"github.com/nrs-pilots/retrain/services/outreach"
@@ -50,6 +51,7 @@ type Config struct {
 	// ServiceTokenFile holds this process's own bearer token for calls to other services.
 	ServiceTokenFile string
 
+	TLS         tlsconfig.Config
 	Auth        auth.Config
 	Log         logging.Config
 	GRPC        grpcserver.Config
@@ -69,6 +71,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PostcodeFile, "postcode-file", "", "ONS Postcode Directory or NSPL CSV for exact postcode lookups (empty: built-in district table)")
 	fs.StringVar(&c.OutreachAddr, "outreach-addr", "", "gRPC address of the outreach service for the eligibility outbox when outreach runs elsewhere (empty: in this process, or off)")
 	fs.StringVar(&c.ServiceTokenFile, "service-token-file", "", "file holding this process's bearer token (role service) for calls to other services; development mints one")
+	c.TLS.RegisterFlags(fs)
 	c.Auth.RegisterFlags(fs)
 	c.Log.RegisterFlags(fs)
 	c.GRPC.RegisterFlags(fs)
@@ -118,7 +121,7 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data-dir is required"))
 	}
-	for _, v := range []interface{ Validate() error }{&c.Auth, &c.Log, &c.GRPC, &c.Gateway, &c.Eligibility, &c.Courses, &c.Outreach} {
+	for _, v := range []interface{ Validate() error }{&c.TLS, &c.Auth, &c.Log, &c.GRPC, &c.Gateway, &c.Eligibility, &c.Courses, &c.Outreach} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/nrs-pilots/retrain/services/eligibility"
 	"github.com/nrs-pilots/retrain/services/eligibility/outreachsink"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
@@ -26,6 +27,34 @@ func (a *App) inMemoryConn() (*grpc.ClientConn, error) {
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return a.memLis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 	)
+}
+
+// peerConn connects to another component's gRPC address, over TLS when --peer-tls.
+func (a *App) peerConn(addr string) (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	tlsCfg, err := a.cfg.TLS.Client()
+	if err != nil {
+		return nil, err
+	}
+	if tlsCfg != nil {
+		creds = credentials.NewTLS(tlsCfg)
+	}
+	return grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+}
+
+// listen opens a TCP listener on addr, wrapped in TLS when a certificate is configured
+// (requiring client certificates on the gRPC port when --tls-client-ca-file is set).
+func (a *App) listen(addr string, requireClient bool, protos ...string) (net.Listener, error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	tlsLis, err := a.cfg.TLS.Listener(lis, requireClient, protos...)
+	if err != nil {
+		lis.Close()
+		return nil, err
+	}
+	return tlsLis, nil
 }
 
 // outreachSink returns where the eligibility service's outbox delivers conversions: the
@@ -41,7 +70,7 @@ func (a *App) outreachSink(targets []string) (eligibility.ConversionSink, error)
 	case slices.Contains(targets, TargetOutreach):
 		conn, err = a.inMemoryConn()
 	case a.cfg.OutreachAddr != "":
-		conn, err = grpc.NewClient(a.cfg.OutreachAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err = a.peerConn(a.cfg.OutreachAddr)
 	default:
 		return nil, nil
 	}
