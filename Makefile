@@ -17,12 +17,25 @@ GRPC_GATEWAY_VERSION       := v2.33.0
 MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null)
 GO_TEST_FLAGS ?=
 
-.PHONY: all test tools generate check-generated lint fmt-check vet go-test build run bench fuzz soak clean
+.PHONY: all test deps tools generate check-generated lint fmt-check vet go-test build run bench fuzz soak clean deploy-check
 
 all: test
 
-## test: everything CI checks (gofmt, vet, buf lint, generated code, race tests).
-test: fmt-check vet lint check-generated go-test
+## test: everything CI checks (gofmt, vet, buf lint, generated code, deploy manifests, race tests).
+test: deps fmt-check vet lint check-generated deploy-check go-test
+
+## deps: PostgreSQL's server for the PostgreSQL tests (platform/pgtest starts a throwaway one):
+## installed with apt-get on Debian as root when initdb is missing; nothing when it is there.
+deps:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || [ -x "$${RETRAIN_PG_BINDIR:-/nonexistent}/initdb" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "deps: installing PostgreSQL's server for the PostgreSQL tests"; \
+		export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; \
+		apt-get install -y -qq postgresql-15 >/dev/null || apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "deps: WARNING: PostgreSQL's initdb not found and not installable here (needs Debian and root):"; \
+		echo "deps: the PostgreSQL tests will be SKIPPED (install postgresql-15, or set RETRAIN_PG_BINDIR)"; \
+	fi
 
 ## tools: install buf (npm, pinned by tools/npm/package-lock.json) and the protoc plugins.
 tools: $(BUF) $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2
@@ -67,9 +80,12 @@ vet:
 go-test:
 	go test -race -count=1 $(GO_TEST_FLAGS) work
 
-## build: the all-in-one binary at bin/retrain.
+## build: static binaries in bin/: the all-in-one retrain and every services/*/cmd/* and
+## gateway/cmd/*. deploy/Dockerfile runs this same target (BINARIES narrows the set).
+BINARIES ?= ./cmd/retrain $(patsubst %/,./%,$(wildcard services/*/cmd/*/ gateway/cmd/*/))
+BUILD_DIR ?= bin
 build:
-	go build -trimpath -o bin/retrain ./cmd/retrain
+	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o $(BUILD_DIR)/ $(BINARIES)
 
 run:
 	go run ./cmd/retrain
@@ -95,6 +111,11 @@ fuzz:
 		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
 		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+
+## deploy-check: kustomize build of every deploy/k8s overlay, validated offline against
+## Kubernetes JSON schemas generated from k8s.io/api (tools and schemas cached in .tools/).
+deploy-check:
+	deploy/check.sh
 
 clean:
 	rm -rf bin .tools tools/npm/node_modules
