@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -57,14 +58,20 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Backends are the gRPC services the gateway proxies to, by full service name, all reached
-// through one client connection.
-type Backends struct {
-	// Conn reaches the services. In the all-in-one binary it is an in-memory connection to
-	// the same gRPC server; otherwise a connection to a service address.
-	Conn *grpc.ClientConn
-	// Services are the full names whose health decides /readyz.
-	Services []string
+// Backends are the gRPC services the gateway proxies to: a client connection per full
+// service name. In the all-in-one binary every entry is the same in-memory connection to
+// the process's own gRPC server; otherwise each service's address (several names may
+// share a connection). Their health decides /readyz.
+type Backends map[string]*grpc.ClientConn
+
+// names returns the service names in a fixed order.
+func (b Backends) names() []string {
+	names := make([]string, 0, len(b))
+	for n := range b {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // registrations maps each service's full name to the function that mounts its REST routes.
@@ -94,12 +101,12 @@ func New(ctx context.Context, cfg Config, log *zap.Logger, reg *prometheus.Regis
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 	)
-	for _, name := range b.Services {
+	for _, name := range b.names() {
 		register, ok := registrations[name]
 		if !ok {
 			return nil, fmt.Errorf("gateway: no REST routes for service %s", name)
 		}
-		if err := register(ctx, gw, b.Conn); err != nil {
+		if err := register(ctx, gw, b[name]); err != nil {
 			return nil, fmt.Errorf("gateway: register %s: %w", name, err)
 		}
 	}
@@ -109,7 +116,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger, reg *prometheus.Regis
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
-	root.Handle("GET /readyz", readiness{health: healthpb.NewHealthClient(b.Conn), services: b.Services, timeout: cfg.ReadyTimeout, log: log})
+	root.Handle("GET /readyz", readiness{backends: b, timeout: cfg.ReadyTimeout, log: log})
 	root.Handle("GET /metrics", metrics.Handler(reg))
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -174,8 +181,7 @@ func limitBody(max int64, next http.Handler) http.Handler {
 
 // readiness answers /readyz: 200 only when every backend service reports SERVING.
 type readiness struct {
-	health   healthpb.HealthClient
-	services []string
+	backends Backends
 	timeout  time.Duration
 	log      *zap.Logger
 }
@@ -184,8 +190,8 @@ func (rd readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), rd.timeout)
 	defer cancel()
 	w.Header().Set("Content-Type", "application/json")
-	for _, svc := range rd.services {
-		resp, err := rd.health.Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
+	for _, svc := range rd.backends.names() {
+		resp, err := healthpb.NewHealthClient(rd.backends[svc]).Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
 		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = fmt.Fprintf(w, `{"status":"not ready","service":%q}`, svc)

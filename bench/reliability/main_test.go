@@ -77,6 +77,12 @@ func (s *syncBuffer) String() string {
 // start runs retrain on 127.0.0.1:0 with dataDir and waits for it to listen.
 func start(t *testing.T, dataDir string, args ...string) *proc {
 	t.Helper()
+	return startBinary(t, binary, dataDir, args...)
+}
+
+// startBinary is start for another binary with the same flags (the per-service ones).
+func startBinary(t *testing.T, binary, dataDir string, args ...string) *proc {
+	t.Helper()
 	all := append([]string{"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json", "--rate-limits", testRates}, args...)
 	cmd := exec.Command(binary, all...)
 	pr, err := cmd.StderrPipe()

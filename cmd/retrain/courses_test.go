@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nrs-pilots/retrain/cmd/retrain/internal/app"
+	"github.com/nrs-pilots/retrain/cmd/retrain/app"
 	"go.uber.org/zap"
 )
 

@@ -1,5 +1,7 @@
-// Command retrain runs the retrain backend: the eligibility service and the REST gateway,
-// in one process by default (-target=all) or any subset of them.
+// Command retrain runs the retrain backend: the eligibility, courses and outreach services
+// and the REST gateway, in one process by default (-target=all) or any subset of them.
+// Subcommands: `retrain token` mints development tokens; `retrain courses import|export`
+// moves a catalogue in and out of a running server.
 package main
 
 import (
@@ -13,9 +15,7 @@ import (
 	"syscall"
 	_ "time/tzdata" // Europe/London on images without a zoneinfo database
 
-	"github.com/nrs-pilots/retrain/cmd/retrain/internal/app"
-	"github.com/nrs-pilots/retrain/platform/config"
-	"github.com/nrs-pilots/retrain/platform/logging"
+	"github.com/nrs-pilots/retrain/cmd/retrain/app"
 )
 
 func main() {
@@ -40,27 +40,5 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			return runToken(args[1:], os.Stdout, stderr)
 		}
 	}
-	fs := flag.NewFlagSet("retrain", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg app.Config
-	cfg.RegisterFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := config.ApplyEnv(fs, os.LookupEnv); err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	log, err := logging.New(cfg.Log, stderr)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = log.Sync() }()
-	a, err := app.New(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	return a.Run(ctx)
+	return app.Main(ctx, "retrain", args, stderr, app.TargetAll)
 }

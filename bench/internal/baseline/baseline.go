@@ -71,10 +71,7 @@ func GatewayOverEcho(ctx context.Context, resp *eligibilityv1.CheckEligibilityRe
 		return nil, nil, err
 	}
 	cfg := gateway.Config{MaxBodyBytes: 1 << 20, ReadyTimeout: 1e9}
-	h, err := gateway.New(ctx, cfg, zap.NewNop(), prometheus.NewRegistry(), gateway.Backends{
-		Conn:     conn,
-		Services: []string{eligibilityv1.EligibilityService_ServiceDesc.ServiceName},
-	})
+	h, err := gateway.New(ctx, cfg, zap.NewNop(), prometheus.NewRegistry(), gateway.Backends{eligibilityv1.EligibilityService_ServiceDesc.ServiceName: conn})
 	if err != nil {
 		conn.Close()
 		srv.Stop()

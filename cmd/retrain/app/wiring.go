@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/nrs-pilots/retrain/gateway"
 	"github.com/nrs-pilots/retrain/platform/auth"
 	"github.com/nrs-pilots/retrain/platform/authn"
 	"github.com/nrs-pilots/retrain/services/eligibility"
@@ -27,6 +28,42 @@ func (a *App) inMemoryConn() (*grpc.ClientConn, error) {
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return a.memLis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 	)
+}
+
+// gatewayBackends connects the gateway to each service: in memory when it runs in this
+// process, else at its own address flag or --backend-addr; a service with neither is not
+// mounted.
+func (a *App) gatewayBackends() (gateway.Backends, error) {
+	b := gateway.Backends{}
+	byAddr := map[string]*grpc.ClientConn{}
+	for _, svc := range allServices() {
+		addr := a.cfg.serviceAddr(svc.target)
+		if slices.Contains(a.services, svc.name) {
+			addr = "in-process"
+		}
+		if addr == "" {
+			continue
+		}
+		conn, ok := byAddr[addr]
+		if !ok {
+			var err error
+			if addr == "in-process" {
+				conn, err = a.inMemoryConn()
+			} else {
+				conn, err = a.peerConn(addr)
+			}
+			if err != nil {
+				return nil, err
+			}
+			byAddr[addr] = conn
+			a.closers = append(a.closers, conn.Close)
+		}
+		b[svc.name] = conn
+	}
+	if len(b) == 0 {
+		return nil, errors.New("the gateway has no backend: run services here or give their addresses")
+	}
+	return b, nil
 }
 
 // peerConn connects to another component's gRPC address, over TLS when --peer-tls.

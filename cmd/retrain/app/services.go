@@ -33,8 +33,8 @@ type service struct {
 }
 
 // buildService builds the service of one target. Adding a service means a target
-// constant, an entry in knownTargets, a case here (with the service's policies) and its
-// name in allServiceNames.
+// constant, an entry in knownTargets, a case here (with the service's policies), an entry
+// in allServices and an address flag.
 func buildService(ctx context.Context, target string, cfg Config, env serviceEnv) (service, error) {
 	switch target {
 	case TargetEligibility:
@@ -59,7 +59,11 @@ func buildService(ctx context.Context, target string, cfg Config, env serviceEnv
 	return service{}, fmt.Errorf("no service for target %q", target)
 }
 
-// allServiceNames lists the gRPC services the gateway proxies when they run elsewhere.
-func allServiceNames() []string {
-	return []string{courses.ServiceName, eligibility.ServiceName, outreach.ServiceName}
+// allServices lists every service target with its gRPC service name.
+func allServices() []struct{ target, name string } {
+	return []struct{ target, name string }{
+		{TargetCourses, courses.ServiceName},
+		{TargetEligibility, eligibility.ServiceName},
+		{TargetOutreach, outreach.ServiceName},
+	}
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/nrs-pilots/retrain/platform/metrics"
 	"github.com/nrs-pilots/retrain/platform/postcode"
 	"go.uber.org/zap"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/test/bufconn"
 )
 
@@ -35,7 +34,6 @@ type App struct {
 
 	server   *grpcserver.Server
 	closers  []func() error
-	conn     *grpc.ClientConn
 	httpSrv  *http.Server
 	services []string
 }
@@ -112,16 +110,11 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (a *App, err error) {
 	}
 
 	if slices.Contains(targets, TargetGateway) {
-		if runServices {
-			a.conn, err = a.inMemoryConn()
-		} else {
-			a.conn, err = a.peerConn(cfg.BackendAddr)
-			a.services = allServiceNames()
-		}
+		backends, err := a.gatewayBackends()
 		if err != nil {
 			return nil, fmt.Errorf("gateway client: %w", err)
 		}
-		h, err := gateway.New(ctx, cfg.Gateway, log.Named("gateway"), reg, gateway.Backends{Conn: a.conn, Services: a.services})
+		h, err := gateway.New(ctx, cfg.Gateway, log.Named("gateway"), reg, backends)
 		if err != nil {
 			return nil, err
 		}
@@ -239,10 +232,6 @@ func (a *App) shutdown() {
 
 // closeAll releases connections and stores; safe to call more than once.
 func (a *App) closeAll() {
-	if a.conn != nil {
-		_ = a.conn.Close()
-		a.conn = nil
-	}
 	for _, c := range a.closers {
 		if err := c(); err != nil {
 			a.log.Warn("close", zap.Error(err))

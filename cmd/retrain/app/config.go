@@ -46,8 +46,11 @@ type Config struct {
 	PostcodeFile string
 
 	// OutreachAddr is the gRPC address of the outreach service, for the eligibility
-	// outbox when outreach does not run in this process.
+	// outbox and the gateway when outreach does not run in this process.
 	OutreachAddr string
+	// EligibilityAddr and CoursesAddr are those services' gRPC addresses, for a gateway
+	// they do not run beside; --backend-addr is the fallback for all three.
+	EligibilityAddr, CoursesAddr string
 	// ServiceTokenFile holds this process's own bearer token for calls to other services.
 	ServiceTokenFile string
 
@@ -69,7 +72,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Target, "target", TargetAll, "components to run: all, or a comma list of "+strings.Join(knownTargets, ", "))
 	fs.StringVar(&c.BackendAddr, "backend-addr", "", "gRPC address the gateway dials when the services run elsewhere (empty: in this process)")
 	fs.StringVar(&c.PostcodeFile, "postcode-file", "", "ONS Postcode Directory or NSPL CSV for exact postcode lookups (empty: built-in district table)")
-	fs.StringVar(&c.OutreachAddr, "outreach-addr", "", "gRPC address of the outreach service for the eligibility outbox when outreach runs elsewhere (empty: in this process, or off)")
+	fs.StringVar(&c.OutreachAddr, "outreach-addr", "", "gRPC address of the outreach service when it runs elsewhere, for the gateway and the eligibility outbox (empty: in this process, --backend-addr, or off)")
+	fs.StringVar(&c.EligibilityAddr, "eligibility-addr", "", "gRPC address of the eligibility service for a gateway it does not run beside (empty: --backend-addr)")
+	fs.StringVar(&c.CoursesAddr, "courses-addr", "", "gRPC address of the courses service for a gateway it does not run beside (empty: --backend-addr)")
 	fs.StringVar(&c.ServiceTokenFile, "service-token-file", "", "file holding this process's bearer token (role service) for calls to other services; development mints one")
 	c.TLS.RegisterFlags(fs)
 	c.Auth.RegisterFlags(fs)
@@ -79,6 +84,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Eligibility.RegisterFlags(fs)
 	c.Courses.RegisterFlags(fs)
 	c.Outreach.RegisterFlags(fs)
+}
+
+// serviceAddr is where a gateway reaches target's service when it does not run here.
+func (c *Config) serviceAddr(target string) string {
+	own := map[string]string{TargetEligibility: c.EligibilityAddr, TargetCourses: c.CoursesAddr, TargetOutreach: c.OutreachAddr}[target]
+	if own != "" {
+		return own
+	}
+	return c.BackendAddr
 }
 
 // Targets returns the components to run, in a fixed order.
@@ -114,8 +128,8 @@ func (c *Config) Validate() error {
 		if c.HTTPAddr == "" {
 			errs = append(errs, errors.New("http-addr is required to run the gateway"))
 		}
-		if !services && c.BackendAddr == "" {
-			errs = append(errs, errors.New("backend-addr is required when the gateway runs without services"))
+		if !services && c.BackendAddr == "" && c.EligibilityAddr == "" && c.CoursesAddr == "" && c.OutreachAddr == "" {
+			errs = append(errs, errors.New("backend-addr (or a service's own address flag) is required when the gateway runs without services"))
 		}
 	}
 	if c.DataDir == "" {
