@@ -75,6 +75,24 @@ func TestPerServiceBinaries(t *testing.T) {
 	if code, body := call("GET", "/v1/courses:search?postcode=L1%208JQ&distance_miles=30", ""); code != http.StatusOK {
 		t.Errorf("search through the gateway binary = %d %v", code, body)
 	}
+	// The check carried a journey id: the eligibility binary's outbox delivers it to the
+	// outreach binary, where an evaluator's report through the gateway counts it.
+	tok = token(t, dataDir, "--role", "evaluator")
+	q := "/v1/areas/E37000022/attribution:run?parameters.stage=CONVERSION_STAGE_ELIGIBILITY_CHECKED&parameters.model=ATTRIBUTION_MODEL_LAST_TOUCH" +
+		"&parameters.start_date=" + time.Now().AddDate(0, 0, -2).Format("2006-01-02") + "&parameters.end_date=" + time.Now().AddDate(0, 0, 2).Format("2006-01-02")
+	var conversions any
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		code, body := call("GET", q, "")
+		if code != http.StatusOK {
+			t.Fatalf("report through the gateway = %d %v", code, body)
+		}
+		if conversions = body["conversions"]; conversions == "1" { // the bare report (response_body)
+			break
+		}
+	}
+	if conversions != "1" {
+		t.Errorf("conversions reported by the outreach binary = %v, want 1 (the check with a journey id)", conversions)
+	}
 	for _, p := range []*proc{gw, elig, courses, outreach} {
 		p.stop(t)
 	}
