@@ -10,6 +10,7 @@ package outreach
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nrs-pilots/retrain/platform/civil"
@@ -25,6 +27,7 @@ import (
 	"github.com/nrs-pilots/retrain/services/outreach/internal/boltstore"
 	"github.com/nrs-pilots/retrain/services/outreach/internal/domain"
 	"github.com/nrs-pilots/retrain/services/outreach/internal/grpcapi"
+	"github.com/nrs-pilots/retrain/services/outreach/internal/pgstore"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 )
@@ -38,8 +41,10 @@ const secretFile = "outreach-journey.key"
 // Config configures the outreach service.
 type Config struct {
 	// JourneySecret keys the hash of journey ids (at least 32 bytes). Empty: a secret is
-	// generated once and kept in the data directory (a single-node demo); production sets
-	// it, the same on every replica, from a secret store.
+	// generated once and kept in the data directory (the single-node demo on bbolt);
+	// production sets it, the same on every replica, from a secret store. With a
+	// PostgreSQL store it is required, and a replica whose secret differs from the one
+	// the database's events were hashed with refuses to start.
 	JourneySecret string
 	// MaxFuture is how far in the future (after skew correction) an event may be.
 	MaxFuture time.Duration
@@ -89,15 +94,44 @@ type Deps struct {
 	DataDir string
 	// Now is the clock (time.Now in production).
 	Now func() time.Time
+	// StoreURL selects the store: empty for bbolt in DataDir, or a postgres:// (or
+	// postgresql://) URL for PostgreSQL, shared by replicas, in the schema "outreach".
+	StoreURL string
 }
+
+// secretCheckSetting names the journey secret's check value in a shared database.
+const secretCheckSetting = "journey_secret_check"
 
 // Service is a running outreach service.
 type Service struct {
-	store *boltstore.Store
-	api   *grpcapi.Server
+	closeStore func() error
+	// stopFollow stops following other replicas' events (PostgreSQL only).
+	stopFollow context.CancelFunc
+	following  sync.WaitGroup
+	index      *attribution.Index
+	api        *grpcapi.Server
+}
+
+// IsPostgresURL reports whether a store URL selects PostgreSQL.
+func IsPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// Migrate brings the service's schema in the PostgreSQL database at storeURL up to date,
+// as New does at start: for a migration step run before a rollout.
+func Migrate(ctx context.Context, storeURL string) error {
+	if !IsPostgresURL(storeURL) {
+		return errors.New("outreach: migrate needs a postgres:// store URL")
+	}
+	if err := pgstore.Migrate(ctx, storeURL); err != nil {
+		return fmt.Errorf("outreach: %w", err)
+	}
+	return nil
 }
 
 // New opens the store, loads every event into the attribution index and builds the API.
+// With PostgreSQL it also starts following the events other replicas store; Close stops
+// it.
 func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -105,42 +139,98 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	if deps.Log == nil || deps.Now == nil || deps.DataDir == "" {
 		return nil, errors.New("outreach: Log, Now and DataDir are required")
 	}
+	shared := deps.StoreURL != ""
+	switch {
+	case shared && !IsPostgresURL(deps.StoreURL):
+		// The URL is not echoed: it may hold a password.
+		return nil, errors.New("outreach: the store URL must be empty (bbolt) or start with postgres:// or postgresql://")
+	case shared && cfg.JourneySecret == "":
+		return nil, errors.New("outreach: outreach-journey-secret is required with a PostgreSQL store, the same on every replica; a secret generated per replica would split journeys")
+	}
 	log := deps.Log.Named("outreach")
 	secret, err := journeySecret(cfg.JourneySecret, deps.DataDir, log)
 	if err != nil {
 		return nil, err
 	}
+	hasher := domain.NewJourneyHasher(secret)
 	london, err := civil.London()
 	if err != nil {
 		return nil, fmt.Errorf("outreach: %w", err)
 	}
-	store, err := boltstore.Open(filepath.Join(deps.DataDir, "outreach.db"), boltstore.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("outreach: %w", err)
-	}
 	idx := attribution.NewIndex()
+	s := &Service{index: idx}
 	start := time.Now()
-	if err := loadIndex(ctx, store, idx); err != nil {
-		_ = store.Close()
-		return nil, fmt.Errorf("outreach: load events: %w", err)
+	var (
+		store   domain.Store
+		sink    domain.Sink
+		refresh func(context.Context) error
+	)
+	if shared {
+		pg, err := pgstore.Open(ctx, deps.StoreURL, pgstore.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("outreach: %w", err)
+		}
+		follower, err := startShared(ctx, pg, hasher, idx, log)
+		if err != nil {
+			_ = pg.Close()
+			return nil, err
+		}
+		// Every replica's events, this one's included, reach the index through the
+		// follower, once each; a report catches up first, so it sees every event
+		// committed before it started.
+		store, s.closeStore = pg, pg.Close
+		refresh = func(ctx context.Context) error {
+			_, err := follower.CatchUp(ctx)
+			return err
+		}
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		s.stopFollow = cancel
+		s.following.Go(func() { follower.Run(runCtx) })
+	} else {
+		bolt, err := boltstore.Open(filepath.Join(deps.DataDir, "outreach.db"), boltstore.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("outreach: %w", err)
+		}
+		if err := loadIndex(ctx, bolt, idx); err != nil {
+			_ = bolt.Close()
+			return nil, fmt.Errorf("outreach: load events: %w", err)
+		}
+		store, sink, s.closeStore = bolt, idx, bolt.Close
 	}
 	idx.Prepare()
-	log.Info("events loaded", zap.Int("events", idx.Len()), zap.Duration("took", time.Since(start)))
+	log.Info("events loaded", zap.Int("events", idx.Len()), zap.Duration("took", time.Since(start)), zap.Bool("postgres", shared))
 	svc := domain.NewService(domain.Options{
 		Store:    store,
-		Sink:     idx,
-		Hasher:   domain.NewJourneyHasher(secret),
+		Sink:     sink,
+		Hasher:   hasher,
 		Policy:   domain.TimePolicy{MaxFuture: cfg.MaxFuture, LateHorizon: cfg.LateHorizon},
 		Now:      deps.Now,
 		MaxBatch: cfg.MaxBatch,
 	})
-	return &Service{
-		store: store,
-		api: grpcapi.New(grpcapi.Deps{
-			Log: log, Service: svc, Index: idx, Now: deps.Now, Location: london,
-			SuppressionThreshold: cfg.SuppressionThreshold,
-		}),
-	}, nil
+	s.api = grpcapi.New(grpcapi.Deps{
+		Log: log, Service: svc, Index: idx, Refresh: refresh, Now: deps.Now, Location: london,
+		SuppressionThreshold: cfg.SuppressionThreshold,
+	})
+	return s, nil
+}
+
+// startShared checks that this replica hashes journeys with the secret the shared
+// database's events were hashed with (recording it on first use), and loads every stored
+// event into idx through a follower, which it returns.
+func startShared(ctx context.Context, store *pgstore.Store, hasher domain.JourneyHasher, idx *attribution.Index, log *zap.Logger) (*pgstore.Follower, error) {
+	check := hasher.SecretCheck()
+	stored, err := store.EnsureSetting(ctx, secretCheckSetting, check)
+	if err != nil {
+		return nil, fmt.Errorf("outreach: %w", err)
+	}
+	if subtle.ConstantTimeCompare(stored, check) != 1 {
+		return nil, errors.New("outreach: outreach-journey-secret differs from the secret this database's journeys were hashed with; every replica must use the same one")
+	}
+	follower := pgstore.NewFollower(store, idx, pgstore.FollowerOptions{PageSize: 50_000, Log: log})
+	if _, err := follower.CatchUp(ctx); err != nil {
+		return nil, fmt.Errorf("outreach: load events: %w", err)
+	}
+	return follower, nil
 }
 
 func loadIndex(ctx context.Context, store domain.Store, idx *attribution.Index) error {
@@ -209,7 +299,12 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 	outreachv1.RegisterOutreachServiceServer(r, s.api)
 }
 
-// Close releases the store. Call it after the gRPC server has stopped.
+// Close stops following other replicas and releases the store (the connection pool).
+// Call it after the gRPC server has stopped.
 func (s *Service) Close() error {
-	return s.store.Close()
+	if s.stopFollow != nil {
+		s.stopFollow()
+		s.following.Wait()
+	}
+	return s.closeStore()
 }

@@ -160,6 +160,10 @@ type Campaign struct {
 	Creator, LastModifier string
 }
 
+// StoredTime is t as every store keeps it: UTC, to the microsecond (PostgreSQL's
+// precision), so a value reads back from any store exactly as the service returned it.
+func StoredTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
 // Name is the campaign's resource name.
 func (c Campaign) Name() string { return CampaignName(c.Area, c.ID) }
 

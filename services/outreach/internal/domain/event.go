@@ -73,6 +73,15 @@ func (h JourneyHasher) Key(journeyID string) JourneyKey {
 	return k
 }
 
+// SecretCheck returns a value that identifies the secret without revealing it (the
+// HMAC under the secret of a fixed label), so that replicas can tell whether they were
+// given the same secret.
+func (h JourneyHasher) SecretCheck() []byte {
+	m := hmac.New(sha256.New, h.secret)
+	m.Write([]byte("retrain/outreach/journey-secret-check/v1"))
+	return m.Sum(nil)
+}
+
 // TimePolicy bounds event times.
 type TimePolicy struct {
 	// MaxFuture is how far after its receipt an event may (after skew correction) claim
@@ -145,7 +154,7 @@ func NormaliseEvent(raw RawEvent, parentArea string, receive time.Time, policy T
 			vs.add("occur_time", "is older than the late-event horizon")
 		}
 	}
-	ev := Event{ID: raw.ID, Area: area, Time: t, ReceiveTime: receive, Kind: raw.Kind}
+	ev := Event{ID: raw.ID, Area: area, Time: StoredTime(t), ReceiveTime: StoredTime(receive), Kind: raw.Kind}
 	switch raw.Kind {
 	case KindTouch:
 		ev.Source = raw.Source

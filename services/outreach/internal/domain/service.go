@@ -63,7 +63,7 @@ func (s *Service) CreateCampaign(ctx context.Context, c Campaign, decoded ...Vio
 	if err := vs.err(); err != nil {
 		return Campaign{}, err
 	}
-	now := s.now().UTC()
+	now := StoredTime(s.now())
 	c.CreateTime, c.UpdateTime, c.Revision = now, now, 1
 	c.LastModifier = c.Creator
 	if err := s.store.CreateCampaign(ctx, c); err != nil {
@@ -170,7 +170,7 @@ func (s *Service) UpdateCampaign(ctx context.Context, c Campaign, paths []string
 	}
 	next.Revision = cur.Revision + 1
 	next.LastModifier = c.LastModifier
-	next.UpdateTime = s.now().UTC()
+	next.UpdateTime = StoredTime(s.now())
 	if err := s.store.UpdateCampaign(ctx, next); err != nil {
 		return Campaign{}, fmt.Errorf("update campaign: %w", err)
 	}

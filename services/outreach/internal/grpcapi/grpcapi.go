@@ -28,6 +28,10 @@ type Deps struct {
 	Log     *zap.Logger
 	Service *domain.Service
 	Index   *attribution.Index
+	// Refresh, when set, brings Index up to date with the store before a report reads
+	// it: every event committed before the report started, whichever replica stored it,
+	// is in the report.
+	Refresh func(context.Context) error
 	Now     func() time.Time
 	// Location is Europe/London, in which report dates are read.
 	Location *time.Location
@@ -455,6 +459,11 @@ func (s *Server) report(ctx context.Context, parent string, in *outreachv1.Repor
 	cs, err := s.campaigns(ctx, "")
 	if err != nil {
 		return nil, err
+	}
+	if s.d.Refresh != nil {
+		if err := s.d.Refresh(ctx); err != nil {
+			return nil, err
+		}
 	}
 	rep, err := s.d.Index.Report(p, cs)
 	if err != nil {

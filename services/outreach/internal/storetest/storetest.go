@@ -22,6 +22,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 	t.Run("list pages", func(t *testing.T) { testList(t, newStore(t)) })
 	t.Run("events dedup", func(t *testing.T) { testEvents(t, newStore(t)) })
 	t.Run("concurrent events", func(t *testing.T) { testConcurrent(t, newStore(t)) })
+	t.Run("round trip", func(t *testing.T) { testRoundTrip(t, newStore(t)) })
 }
 
 // Campaign returns a valid campaign for tests.
@@ -247,5 +248,62 @@ func testConcurrent(t *testing.T, s domain.Store) {
 	}
 	if total != per {
 		t.Errorf("events stored across concurrent writers = %d, want %d", total, per)
+	}
+}
+
+// testRoundTrip: values come back exactly as stored, at the precision the domain keeps
+// (domain.StoredTime), with optional fields absent, identifiers ordered as bytes, and a
+// batch repeating an id with different content.
+func testRoundTrip(t *testing.T, s domain.Store) {
+	ctx := context.Background()
+	at := domain.StoredTime(time.Date(2021, 3, 28, 1, 30, 15, 123456789, time.UTC))
+	c := Campaign("E37000022", "open-ended")
+	c.CreateTime, c.UpdateTime = at, at.Add(time.Microsecond)
+	c.MessageVariant = "Variant \u00e9 \"quoted\""
+	if err := s.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetCampaign(ctx, c.Area, c.ID)
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(c) {
+		t.Errorf("GetCampaign = %+v, %v, want %+v", got, err, c)
+	}
+	// Byte order, whatever a database's collation would say: '-' (0x2d) sorts before
+	// digits and letters.
+	for _, id := range []string{"a1", "a-2", "ab", "a-1"} {
+		if err := s.CreateCampaign(ctx, Campaign("E37000016", id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := s.ListCampaigns(ctx, "E37000016", domain.ListCursor{}, 10)
+	var ids []string
+	for _, c := range page {
+		ids = append(ids, c.ID)
+	}
+	if want := []string{"a-1", "a-2", "a1", "ab"}; err != nil || fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Errorf("ListCampaigns ids = %v, %v, want %v", ids, err, want)
+	}
+
+	e := Event("precise", 3, at)
+	e.ReceiveTime = at.Add(time.Millisecond + time.Microsecond)
+	e.Kind, e.Source, e.Campaign, e.Channel, e.Messenger = domain.KindTouch, domain.SourceUnionReferral, "", domain.ChannelUnionLearningRep, domain.MessengerTradeUnion
+	other := e
+	other.Fingerprint[15] ^= 0xff
+	again := Event("again", 4, at)
+	got2, err := s.PutEvents(ctx, []domain.Event{e, other, again, e, again})
+	want := []domain.PutOutcome{domain.PutStored, domain.PutConflict, domain.PutStored, domain.PutDuplicate, domain.PutDuplicate}
+	if err != nil || fmt.Sprint(got2) != fmt.Sprint(want) {
+		t.Fatalf("PutEvents(e, changed e, f, e, f) = %v, %v, want %v", got2, err, want)
+	}
+	seen := map[string]domain.Event{}
+	if err := s.ScanEvents(ctx, func(e domain.Event) error { seen[e.ID] = e; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || fmt.Sprint(seen[e.ID]) != fmt.Sprint(e) {
+		t.Errorf("ScanEvents = %+v, want %+v and one other", seen, e)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.ScanEvents(ctx, func(domain.Event) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("ScanEvents with fn failing = %v after %d calls, want fn's error after 1", err, calls)
 	}
 }
