@@ -81,7 +81,7 @@ func TestPerServiceBinaries(t *testing.T) {
 	q := "/v1/areas/E37000022/attribution:run?parameters.stage=CONVERSION_STAGE_ELIGIBILITY_CHECKED&parameters.model=ATTRIBUTION_MODEL_LAST_TOUCH" +
 		"&parameters.start_date=" + time.Now().AddDate(0, 0, -2).Format("2006-01-02") + "&parameters.end_date=" + time.Now().AddDate(0, 0, 2).Format("2006-01-02")
 	var conversions any
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		code, body := call("GET", q, "")
 		if code != http.StatusOK {
 			t.Fatalf("report through the gateway = %d %v", code, body)

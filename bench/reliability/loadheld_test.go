@@ -55,8 +55,8 @@ func TestLoadHeld(t *testing.T) {
 		}
 		// The bound is loose on purpose: the machine is shared with the load generator and
 		// whatever else runs; it catches a service that stops keeping up, not a slow disk.
-		if r.P99 > 500*time.Millisecond {
-			t.Errorf("held %.0f/s: p99 %v, want under 500ms", rate, r.P99)
+		if r.P99 > time.Second {
+			t.Errorf("held %.0f/s: p99 %v, want under 1s", rate, r.P99)
 		}
 	}
 	if growth := end - mid; growth > 32<<20 && float64(end) > 1.5*float64(mid) {
