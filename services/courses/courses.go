@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nrs-pilots/retrain/platform/civil"
@@ -22,6 +23,7 @@ import (
 	"github.com/nrs-pilots/retrain/services/courses/internal/catalog"
 	"github.com/nrs-pilots/retrain/services/courses/internal/demo"
 	"github.com/nrs-pilots/retrain/services/courses/internal/grpcapi"
+	"github.com/nrs-pilots/retrain/services/courses/internal/pgstore"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 )
@@ -42,6 +44,9 @@ type Config struct {
 	ImportMaxBytes int64
 	// ImportMaxRows bounds the rows of one import.
 	ImportMaxRows int
+	// StorePollInterval is how often a replica on a PostgreSQL store reads the other
+	// replicas' writes into its search index.
+	StorePollInterval time.Duration
 }
 
 // RegisterFlags registers the service's flags on fs.
@@ -50,6 +55,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.DemoData, "courses-demo-data", true, "seed a demonstration course catalogue (flagged demo) when the courses store is empty")
 	fs.Int64Var(&c.ImportMaxBytes, "courses-import-max-bytes", 64<<20, "largest CSV accepted by one course import, in bytes")
 	fs.IntVar(&c.ImportMaxRows, "courses-import-max-rows", 200_000, "most rows accepted by one course import")
+	fs.DurationVar(&c.StorePollInterval, "courses-store-poll-interval", 500*time.Millisecond, "with a PostgreSQL store, how often each replica reads other replicas' course changes into its search index")
 }
 
 // Validate checks the configuration.
@@ -66,6 +72,9 @@ func (c *Config) Validate() error {
 	if c.ImportMaxRows <= 0 {
 		errs = append(errs, errors.New("courses-import-max-rows must be positive"))
 	}
+	if c.StorePollInterval < 10*time.Millisecond || c.StorePollInterval > time.Minute {
+		errs = append(errs, errors.New("courses-store-poll-interval must be between 10ms and 1m"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -73,8 +82,12 @@ func (c *Config) Validate() error {
 type Deps struct {
 	// Log is the process logger; the service names its own.
 	Log *zap.Logger
-	// DataDir holds courses.db.
+	// DataDir holds courses.db when StoreURL is empty.
 	DataDir string
+	// StoreURL selects the store: empty keeps it in courses.db in DataDir (one process);
+	// postgres://... or postgresql://... keeps it in that database's schema "courses",
+	// shared by every replica, each of which follows the others' writes.
+	StoreURL string
 	// Postcodes locates learners and venues and tells which areas cover them.
 	Postcodes *postcode.Directory
 	// Now is the clock (time.Now in production).
@@ -83,12 +96,56 @@ type Deps struct {
 
 // Service is a running courses service.
 type Service struct {
-	store *boltstore.Store
+	store store
 	api   *grpcapi.Server
+	// stopFollowing ends the goroutine that keeps the index in step with other
+	// replicas' writes, which closes followed when it has returned.
+	stopFollowing context.CancelFunc
+	followed      chan struct{}
+}
+
+// Schema is the service's schema in a PostgreSQL store.
+const Schema = pgstore.Schema
+
+// IsPostgresURL reports whether url selects the PostgreSQL store.
+func IsPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// errStoreURL is the error for a store URL that is neither empty nor PostgreSQL's. The URL
+// may hold a password, so it is not repeated.
+var errStoreURL = errors.New("courses: the store must be empty (bbolt in the data directory) or a postgres:// or postgresql:// URL")
+
+// Migrate brings the service's schema in the PostgreSQL database at storeURL up to date,
+// as New does at start: for a migration step run before a rollout.
+func Migrate(ctx context.Context, storeURL string) error {
+	if !IsPostgresURL(storeURL) {
+		return errStoreURL
+	}
+	store, err := pgstore.Open(ctx, storeURL, pgstore.Options{MaxConns: 2})
+	if err != nil {
+		return fmt.Errorf("courses: %w", err)
+	}
+	return store.Close()
+}
+
+// store is a catalog.Store the service opens and closes.
+type store interface {
+	catalog.Store
+	Close() error
+}
+
+// openStore opens the store deps select.
+func openStore(ctx context.Context, deps Deps) (store, error) {
+	if IsPostgresURL(deps.StoreURL) {
+		return pgstore.Open(ctx, deps.StoreURL, pgstore.Options{})
+	}
+	return boltstore.Open(filepath.Join(deps.DataDir, "courses.db"), boltstore.Options{})
 }
 
 // New opens the store, builds the search index from it and, when configured and the store
-// is empty, seeds the demonstration catalogue.
+// is empty, seeds the demonstration catalogue. With a PostgreSQL store it also starts
+// following the other replicas' writes, every cfg.StorePollInterval, until Close.
 func New(cfg Config, deps Deps) (_ *Service, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -104,7 +161,12 @@ func New(cfg Config, deps Deps) (_ *Service, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("courses: %w", err)
 	}
-	store, err := boltstore.Open(filepath.Join(deps.DataDir, "courses.db"), boltstore.Options{})
+	if deps.StoreURL != "" && !IsPostgresURL(deps.StoreURL) {
+		return nil, errStoreURL
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	store, err := openStore(ctx, deps)
 	if err != nil {
 		return nil, fmt.Errorf("courses: %w", err)
 	}
@@ -113,8 +175,6 @@ func New(cfg Config, deps Deps) (_ *Service, err error) {
 			_ = store.Close()
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
 	log := deps.Log.Named("courses")
 	cat, err := catalog.New(ctx, store, deps.Postcodes, areas, deps.Now)
 	if err != nil {
@@ -129,8 +189,13 @@ func New(cfg Config, deps Deps) (_ *Service, err error) {
 			log.Info("demo course catalogue seeded", zap.Int("providers", ps), zap.Int("courses", cs))
 		}
 	}
-	log.Info("course catalogues loaded", zap.Int("areas", len(areas)))
-	return &Service{
+	// Other replicas may have written since the index was built (seeding the same demo
+	// catalogue, say): start current rather than a poll behind.
+	if _, err := cat.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("courses: %w", err)
+	}
+	log.Info("course catalogues loaded", zap.Int("areas", len(areas)), zap.Bool("shared_store", cat.Following()))
+	s := &Service{
 		store: store,
 		api: grpcapi.New(grpcapi.Deps{
 			Log:            log,
@@ -138,7 +203,52 @@ func New(cfg Config, deps Deps) (_ *Service, err error) {
 			ImportMaxBytes: cfg.ImportMaxBytes,
 			ImportMaxRows:  cfg.ImportMaxRows,
 		}),
-	}, nil
+	}
+	if cat.Following() {
+		var followCtx context.Context
+		followCtx, s.stopFollowing = context.WithCancel(context.Background())
+		s.followed = make(chan struct{})
+		go s.follow(followCtx, cat, cfg.StorePollInterval, log)
+	}
+	return s, nil
+}
+
+// maxFollowBackoff bounds the wait between attempts while the store cannot be read.
+const maxFollowBackoff = 30 * time.Second
+
+// follow applies the other replicas' writes to cat's index every interval until ctx
+// ends, backing off while the store fails.
+func (s *Service) follow(ctx context.Context, cat *catalog.Catalog, every time.Duration, log *zap.Logger) {
+	defer close(s.followed)
+	timer := time.NewTimer(every)
+	defer timer.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		wait := every
+		n, err := cat.Sync(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			failures++
+			wait = min(every<<min(failures, 10), maxFollowBackoff)
+			log.Warn("course search index cannot read other replicas' changes; searches may miss them until it can", zap.Error(err), zap.Int("failures", failures), zap.Duration("retry_in", wait))
+		default:
+			if failures > 0 {
+				log.Info("course search index follows other replicas' changes again", zap.Int("failures", failures))
+			}
+			failures = 0
+			if n > 0 {
+				log.Debug("course search index took other replicas' changes", zap.Int("changes", n))
+			}
+		}
+		timer.Reset(wait)
+	}
 }
 
 func loadAreas(path string) ([]catalog.Area, error) {
@@ -161,7 +271,12 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 	coursesv1.RegisterCoursesServiceServer(r, s.api)
 }
 
-// Close releases the store. Call it after the gRPC server has stopped.
+// Close stops following other replicas and releases the store. Call it after the gRPC
+// server has stopped.
 func (s *Service) Close() error {
+	if s.stopFollowing != nil {
+		s.stopFollowing()
+		<-s.followed
+	}
 	return s.store.Close()
 }

@@ -300,8 +300,11 @@ func (s *Store) ListCourses(ctx context.Context, area, after string, limit int) 
 	return out, err
 }
 
-// putCourse writes c and keeps the provider index in step.
+// putCourse writes c and keeps the provider index in step. The provider must exist.
 func putCourse(tx *bolt.Tx, c catalog.Course) error {
+	if tx.Bucket(bucketProviders).Get(key(c.Area, c.ProviderUKPRN)) == nil {
+		return fmt.Errorf("provider %s: %w", c.ProviderUKPRN, catalog.ErrNoProvider)
+	}
 	b := tx.Bucket(bucketCourses)
 	pc := tx.Bucket(bucketProviderCourses)
 	k := key(c.Area, c.ID)

@@ -26,6 +26,9 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := s.CreateProvider(t.Context(), storetest.Provider("E37000060", "10000001")); err != nil {
+		t.Fatal(err)
+	}
 	want := storetest.Course("E37000060", "kept", "10000001")
 	if err := s.CreateCourse(t.Context(), want); err != nil {
 		t.Fatal(err)
@@ -42,4 +45,16 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil || got.Title != want.Title || got.StartDate != want.StartDate || got.Level != want.Level {
 		t.Errorf("after reopen GetCourse = %+v, %v, want %+v", got, err, want)
 	}
+}
+
+// BenchmarkWrites measures durable (fsync'd) writes; compare with pgstore's:
+//
+//	go test -run '^$' -bench BenchmarkWrites -benchtime 2s ./services/courses/internal/boltstore/ ./services/courses/internal/pgstore/
+func BenchmarkWrites(b *testing.B) {
+	s, err := boltstore.Open(filepath.Join(b.TempDir(), "courses.db"), boltstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	storetest.BenchmarkWrites(b, s)
 }

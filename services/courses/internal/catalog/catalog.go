@@ -28,6 +28,11 @@ type Catalog struct {
 	wmu sync.Mutex // serialises writes (store then index)
 	// idx maps area code to its index; Reindex swaps the whole map.
 	idx atomic.Pointer[map[string]*areaIndex]
+
+	// feed is the store's change feed, nil for a store no other process writes.
+	feed ChangeFeed
+	// pos is the feed position the index reflects; guarded by wmu.
+	pos int64
 }
 
 // New returns a Catalog over store for the given areas and builds its index from the store.
@@ -36,6 +41,7 @@ func New(ctx context.Context, store Store, dir *postcode.Directory, areas []Area
 		return nil, errors.New("catalog: store, directory, clock and areas are required")
 	}
 	c := &Catalog{store: store, dir: dir, now: now, areas: map[string]*Area{}}
+	c.feed, _ = store.(ChangeFeed)
 	for i := range areas {
 		a := areas[i]
 		c.areas[a.Code] = &a
@@ -54,6 +60,15 @@ func (c *Catalog) Reindex(ctx context.Context) error {
 	// Writes wait while the store is read, so none falls between the scan and the swap.
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	// Other processes may write during the scan: the feed is followed from a position
+	// taken before it, and replaying a change the scan already saw is harmless.
+	var pos int64
+	if c.feed != nil {
+		var err error
+		if pos, err = c.feed.LatestChange(ctx); err != nil {
+			return fmt.Errorf("catalog: build index: %w", err)
+		}
+	}
 	fresh := map[string]*areaIndex{}
 	for code, a := range c.areas {
 		fresh[code] = newAreaIndex(a)
@@ -88,7 +103,23 @@ func (c *Catalog) Reindex(ctx context.Context) error {
 		ix.compact()
 	}
 	c.idx.Store(&fresh)
+	c.pos = pos
 	return nil
+}
+
+// stamp returns the time to record for a write: UTC, to the microsecond, which every
+// store keeps exactly.
+func (c *Catalog) stamp() time.Time { return c.now().UTC().Truncate(time.Microsecond) }
+
+// storeCourseErr turns a Store's ErrNoProvider (another writer deleted the provider after
+// it was checked) into the violation the check itself would have reported.
+func storeCourseErr(co Course, err error) error {
+	if errors.Is(err, ErrNoProvider) {
+		var vs violations
+		vs.rule(RuleProviderKnown, "provider_ukprn", "is not a provider in this area: create the provider first")
+		return invalid(vs)
+	}
+	return fmt.Errorf("course %s: %w", co.ID, err)
 }
 
 // index returns the search index of an area known to exist.
@@ -151,7 +182,7 @@ func (c *Catalog) CreateProvider(ctx context.Context, actor string, p Provider) 
 	if err := invalid(checkProvider(&p)); err != nil {
 		return Provider{}, err
 	}
-	now := c.now().UTC()
+	now := c.stamp()
 	p.CreateTime, p.UpdateTime, p.UpdatedBy = now, now, actor
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -222,7 +253,7 @@ func (c *Catalog) UpdateProvider(ctx context.Context, actor string, p Provider, 
 	if broken > 0 {
 		return Provider{}, fmt.Errorf("%w: %d of its %d courses would no longer meet them", ErrProviderBreaksCourses, broken, len(ids))
 	}
-	next.UpdateTime, next.UpdatedBy = c.now().UTC(), actor
+	next.UpdateTime, next.UpdatedBy = c.stamp(), actor
 	if err := c.store.UpdateProvider(ctx, next); err != nil {
 		return Provider{}, fmt.Errorf("provider %s: %w", p.UKPRN, err)
 	}
@@ -244,6 +275,7 @@ func (c *Catalog) DeleteProvider(ctx context.Context, area, ukprn string) error 
 	if err := c.store.DeleteProvider(ctx, area, ukprn); err != nil {
 		return fmt.Errorf("provider %s: %w", ukprn, err)
 	}
+	c.index(area).deleteProviderName(ukprn)
 	return nil
 }
 
@@ -335,10 +367,10 @@ func (c *Catalog) CreateCourse(ctx context.Context, actor string, co Course) (Co
 	if err := invalid(c.prepare(a, p, &co)); err != nil {
 		return Course{}, err
 	}
-	now := c.now().UTC()
+	now := c.stamp()
 	co.CreateTime, co.UpdateTime, co.UpdatedBy = now, now, actor
 	if err := c.store.CreateCourse(ctx, co); err != nil {
-		return Course{}, fmt.Errorf("course %s: %w", co.ID, err)
+		return Course{}, storeCourseErr(co, err)
 	}
 	ix := c.index(co.Area)
 	ix.setProviderName(p.UKPRN, p.Name)
@@ -436,9 +468,9 @@ func (c *Catalog) UpdateCourse(ctx context.Context, actor string, co Course, pat
 	if next.sameContent(old) {
 		return old, nil
 	}
-	next.UpdateTime, next.UpdatedBy = c.now().UTC(), actor
+	next.UpdateTime, next.UpdatedBy = c.stamp(), actor
 	if err := c.store.PutCourses(ctx, []Course{next}); err != nil {
-		return Course{}, err
+		return Course{}, storeCourseErr(next, err)
 	}
 	ix := c.index(next.Area)
 	ix.setProviderName(p.UKPRN, p.Name)

@@ -13,6 +13,9 @@ var (
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrProviderHasCourses: a provider cannot be deleted while it has courses.
 	ErrProviderHasCourses = errors.New("provider has courses")
+	// ErrNoProvider: a Store refused a course whose provider does not exist in its area
+	// (deleted by another writer after the Catalog checked it).
+	ErrNoProvider = errors.New("the course's provider does not exist in its area")
 	// ErrProviderBreaksCourses: a provider change would break the pilot rules of its courses.
 	ErrProviderBreaksCourses = errors.New("the change would break the pilot rules of the provider's courses")
 	// ErrUnknownPostcode: a well-formed postcode that the postcode directory does not know.

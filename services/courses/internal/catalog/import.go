@@ -82,7 +82,7 @@ func (c *Catalog) Import(ctx context.Context, actor, area string, rows []ImportR
 		pending = pending[:0]
 		return nil
 	}
-	now := c.now().UTC()
+	now := c.stamp()
 	for _, row := range rows {
 		if err := ctx.Err(); err != nil {
 			return ImportResult{}, err

@@ -252,6 +252,23 @@ func (ix *areaIndex) setProviderName(ukprn, name string) {
 	ix.provNames[ukprn] = name
 }
 
+func (ix *areaIndex) deleteProviderName(ukprn string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	delete(ix.provNames, ukprn)
+}
+
+// course returns the indexed course with id, if any.
+func (ix *areaIndex) course(id string) (*Course, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n, ok := ix.byID[id]
+	if !ok {
+		return nil, false
+	}
+	return ix.docs[n].course, true
+}
+
 func (ix *areaIndex) providerName(ukprn string) string {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()

@@ -6,7 +6,11 @@ import "context"
 // Implementations are safe for concurrent use and pass storetest.Run.
 //
 // Keys are (area, UKPRN) for providers and (area, id) for courses. Lists are in key order
-// within an area, starting after the key given (empty: from the start).
+// (byte order) within an area, starting after the key given (empty: from the start).
+// Every course names a provider of its area that exists: writing a course whose provider is
+// absent is ErrNoProvider, and a provider cannot be deleted while a course names it, so the
+// rule holds even when several processes write at once. Times are kept to the microsecond
+// at least.
 type Store interface {
 	// GetProvider returns ErrNotFound if absent.
 	GetProvider(ctx context.Context, area, ukprn string) (Provider, error)
@@ -24,9 +28,12 @@ type Store interface {
 	GetCourse(ctx context.Context, area, id string) (Course, error)
 	// ListCourses returns up to limit courses of area with an id after after.
 	ListCourses(ctx context.Context, area, after string, limit int) ([]Course, error)
-	// CreateCourse returns ErrAlreadyExists if the key is taken.
+	// CreateCourse returns ErrAlreadyExists if the key is taken and ErrNoProvider if the
+	// course's provider does not exist.
 	CreateCourse(ctx context.Context, c Course) error
-	// PutCourses creates or replaces every course in one transaction: all or none.
+	// PutCourses creates or replaces every course in one transaction: all or none. A key
+	// given twice keeps the later course. It returns ErrNoProvider, writing nothing, if
+	// the provider of any course does not exist.
 	PutCourses(ctx context.Context, cs []Course) error
 	// DeleteCourse returns ErrNotFound if absent.
 	DeleteCourse(ctx context.Context, area, id string) error
@@ -37,4 +44,46 @@ type Store interface {
 	ScanCourses(ctx context.Context, fn func(Course) error) error
 	// Empty reports whether the store holds no provider and no course.
 	Empty(ctx context.Context) (bool, error)
+}
+
+// ChangeKind says what a Change is about.
+type ChangeKind uint8
+
+// The kinds of change.
+const (
+	// ChangeCourse is a course created, replaced or deleted.
+	ChangeCourse ChangeKind = iota + 1
+	// ChangeProvider is a provider created, updated or deleted.
+	ChangeProvider
+)
+
+// Change is one write recorded by a ChangeFeed: the record as it stood when the change was
+// read, not a diff, so applying changes again, or applying a newer state early, is
+// harmless.
+type Change struct {
+	// Seq is the change's position in the feed: positions only grow, and a reader that has
+	// seen position n has seen every change at or below it.
+	Seq int64
+	// Kind says whether Key is a course id or a UKPRN.
+	Kind ChangeKind
+	// Area and Key name the record.
+	Area, Key string
+	// Course is the course as it stands (ChangeCourse), nil when it has been deleted.
+	Course *Course
+	// Provider is the provider as it stands (ChangeProvider), nil when it has been deleted.
+	Provider *Provider
+}
+
+// ChangeFeed is implemented by stores that several processes share (PostgreSQL): each
+// process's Catalog follows the feed so that its index reflects the other processes'
+// writes. A store that only one process can open (bbolt) has no feed.
+type ChangeFeed interface {
+	// LatestChange returns the position of the newest committed change (0 for none). A
+	// reader that takes it before reading the whole store and then follows Changes from
+	// it misses nothing.
+	LatestChange(ctx context.Context) (int64, error)
+	// Changes returns up to limit changes after position after, in position order, with
+	// no gaps: a change is listed only once every change below it is listed too. A record
+	// written many times may appear once, at its latest position.
+	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
 }

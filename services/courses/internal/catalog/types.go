@@ -1,7 +1,7 @@
 // Package catalog is the domain of the courses service: pilot areas and their rules,
 // providers, courses with their discounts, bulk import and export, and the in-memory search
 // index over the store. It imports no gRPC, storage or generated code; the Store it needs is
-// declared here and implemented by boltstore (and later pgstore).
+// declared here and implemented by boltstore and pgstore.
 package catalog
 
 import (

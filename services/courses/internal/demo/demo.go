@@ -40,8 +40,15 @@ func Seed(ctx context.Context, cat *catalog.Catalog, today civil.Date) (provider
 	if err != nil {
 		return 0, 0, err
 	}
+	// Replicas starting together on an empty shared store all seed it: a provider
+	// another has created is taken as it is, and the import of courses is idempotent.
+	created := 0
 	for _, p := range ps {
-		if _, err := cat.CreateProvider(ctx, Actor, p); err != nil {
+		_, err := cat.CreateProvider(ctx, Actor, p)
+		switch {
+		case err == nil:
+			created++
+		case !errors.Is(err, catalog.ErrAlreadyExists):
 			return 0, 0, fmt.Errorf("demo provider %s: %w", p.UKPRN, err)
 		}
 	}
@@ -97,7 +104,7 @@ func Seed(ctx context.Context, cat *catalog.Catalog, today civil.Date) (provider
 		}
 		courses += res.Created
 	}
-	return len(ps), courses, nil
+	return created, courses, nil
 }
 
 // readProviders reads data/providers.csv: area, ukprn, display_name, loan_facility and

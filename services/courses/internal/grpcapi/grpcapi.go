@@ -44,6 +44,7 @@ var errorTable = rpcerr.Table{
 	{Err: catalog.ErrNotFound, Code: codes.NotFound, Reason: "NOT_FOUND"},
 	{Err: catalog.ErrAlreadyExists, Code: codes.AlreadyExists, Reason: "ALREADY_EXISTS"},
 	{Err: catalog.ErrProviderHasCourses, Code: codes.FailedPrecondition, Reason: "PROVIDER_HAS_COURSES"},
+	{Err: catalog.ErrNoProvider, Code: codes.FailedPrecondition, Reason: "PROVIDER_NOT_FOUND"},
 	{Err: catalog.ErrProviderBreaksCourses, Code: codes.FailedPrecondition, Reason: "PROVIDER_CHANGE_BREAKS_COURSES"},
 	{Err: catalog.ErrUnknownPostcode, Code: codes.NotFound, Reason: "POSTCODE_NOT_FOUND"},
 	{Err: catalog.ErrTooLarge, Code: codes.ResourceExhausted, Reason: "IMPORT_TOO_LARGE"},

@@ -69,6 +69,7 @@ func TestErrorTable(t *testing.T) {
 		{fmt.Errorf("course x: %w", catalog.ErrNotFound), codes.NotFound},
 		{fmt.Errorf("course x: %w", catalog.ErrAlreadyExists), codes.AlreadyExists},
 		{catalog.ErrProviderHasCourses, codes.FailedPrecondition},
+		{fmt.Errorf("import: %w", catalog.ErrNoProvider), codes.FailedPrecondition},
 		{fmt.Errorf("%w: 2 of 3", catalog.ErrProviderBreaksCourses), codes.FailedPrecondition},
 		{catalog.ErrUnknownPostcode, codes.NotFound},
 		{catalog.ErrTooLarge, codes.ResourceExhausted},

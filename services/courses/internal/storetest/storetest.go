@@ -1,5 +1,5 @@
 // Package storetest is the contract every catalog.Store must meet: Run it from the tests of
-// each implementation (boltstore now, pgstore later).
+// each implementation (boltstore, pgstore).
 package storetest
 
 import (
@@ -28,6 +28,10 @@ func Run(t *testing.T, newStore func(t *testing.T) catalog.Store) {
 		{"PutCoursesUpserts", testPutCoursesUpserts},
 		{"ScanAndEmpty", testScanAndEmpty},
 		{"AreasAreSeparate", testAreasAreSeparate},
+		{"CourseNeedsProvider", testCourseNeedsProvider},
+		{"PutCoursesRepeatedKey", testPutCoursesRepeatedKey},
+		{"TimesToTheMicrosecond", testTimesToTheMicrosecond},
+		{"ChangeFeed", testChangeFeed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -104,8 +108,17 @@ func equalCourse(a, b catalog.Course) bool {
 	return a == b && ta.Equal(tb) && ua.Equal(ub)
 }
 
+// mustProvider creates a provider for the courses of a test.
+func mustProvider(t *testing.T, s catalog.Store, area, ukprn string) {
+	t.Helper()
+	if err := s.CreateProvider(ctx, Provider(area, ukprn)); err != nil {
+		t.Fatalf("CreateProvider(%s, %s) = %v", area, ukprn, err)
+	}
+}
+
 func testCourseCRUD(t *testing.T, s catalog.Store) {
 	c := Course("E37000060", "care-evening", "10000001")
+	mustProvider(t, s, c.Area, c.ProviderUKPRN)
 	if _, err := s.GetCourse(ctx, c.Area, c.ID); !errors.Is(err, catalog.ErrNotFound) {
 		t.Fatalf("GetCourse(absent) = %v, want ErrNotFound", err)
 	}
@@ -138,12 +151,12 @@ func testCourseCRUD(t *testing.T, s catalog.Store) {
 func testListPaging(t *testing.T, s catalog.Store) {
 	var want []string
 	for i := range 25 {
+		mustProvider(t, s, "E37000060", fmt.Sprintf("1%07d", i))
+	}
+	for i := range 25 {
 		id := fmt.Sprintf("c%03d", i)
 		want = append(want, id)
 		if err := s.CreateCourse(ctx, Course("E37000060", id, "10000001")); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.CreateProvider(ctx, Provider("E37000060", fmt.Sprintf("1%07d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -182,6 +195,7 @@ func testProviderCourses(t *testing.T, s catalog.Store) {
 	if err := s.CreateProvider(ctx, p); err != nil {
 		t.Fatal(err)
 	}
+	mustProvider(t, s, p.Area, "10000002")
 	a, b := Course("E37000060", "a", p.UKPRN), Course("E37000060", "b", p.UKPRN)
 	if err := s.PutCourses(ctx, []catalog.Course{a, b}); err != nil {
 		t.Fatal(err)
@@ -208,6 +222,7 @@ func testProviderCourses(t *testing.T, s catalog.Store) {
 }
 
 func testPutCoursesUpserts(t *testing.T, s catalog.Store) {
+	mustProvider(t, s, "E37000062", "10000001")
 	var batch []catalog.Course
 	for i := range 300 {
 		batch = append(batch, Course("E37000062", fmt.Sprintf("c%d", i), "10000001"))
@@ -228,6 +243,11 @@ func testScanAndEmpty(t *testing.T, s catalog.Store) {
 	if empty, err := s.Empty(ctx); !empty || err != nil {
 		t.Fatalf("Empty() on a new store = %v, %v", empty, err)
 	}
+	mustProvider(t, s, "E37000062", "10000001")
+	if empty, _ := s.Empty(ctx); empty {
+		t.Error("Empty() with a provider = true")
+	}
+	mustProvider(t, s, "E37000060", "10000001")
 	if err := s.CreateCourse(ctx, Course("E37000062", "x", "10000001")); err != nil {
 		t.Fatal(err)
 	}
@@ -249,10 +269,8 @@ func testScanAndEmpty(t *testing.T, s catalog.Store) {
 
 func testAreasAreSeparate(t *testing.T, s catalog.Store) {
 	for _, area := range []string{"E37000060", "E37000062", "E37000006"} {
+		mustProvider(t, s, area, "10000001")
 		if err := s.CreateCourse(ctx, Course(area, "same-id", "10000001")); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.CreateProvider(ctx, Provider(area, "10000001")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -265,5 +283,190 @@ func testAreasAreSeparate(t *testing.T, s catalog.Store) {
 	}
 	if _, err := s.GetCourse(ctx, "E37000060", "same-id"); err != nil {
 		t.Errorf("deleting in one area removed another's: %v", err)
+	}
+}
+
+func testCourseNeedsProvider(t *testing.T, s catalog.Store) {
+	mustProvider(t, s, "E37000060", "10000001")
+	// The same UKPRN in another area is another provider.
+	mustProvider(t, s, "E37000062", "10000002")
+	tests := []struct {
+		name  string
+		write func() error
+	}{
+		{"CreateCourse", func() error { return s.CreateCourse(ctx, Course("E37000060", "orphan", "10000002")) }},
+		{"PutCourses", func() error {
+			return s.PutCourses(ctx, []catalog.Course{
+				Course("E37000060", "fine", "10000001"),
+				Course("E37000060", "orphan", "10000002"),
+			})
+		}},
+		{"PutCourses moving a course", func() error {
+			if err := s.PutCourses(ctx, []catalog.Course{Course("E37000060", "moved", "10000001")}); err != nil {
+				t.Fatal(err)
+			}
+			return s.PutCourses(ctx, []catalog.Course{Course("E37000060", "moved", "10000002")})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.write(); !errors.Is(err, catalog.ErrNoProvider) {
+				t.Errorf("writing a course whose provider is absent = %v, want ErrNoProvider", err)
+			}
+		})
+	}
+	for _, id := range []string{"orphan", "fine"} {
+		if _, err := s.GetCourse(ctx, "E37000060", id); !errors.Is(err, catalog.ErrNotFound) {
+			t.Errorf("GetCourse(%s) after refused writes = %v, want ErrNotFound (all or none)", id, err)
+		}
+	}
+	if got, err := s.GetCourse(ctx, "E37000060", "moved"); err != nil || got.ProviderUKPRN != "10000001" {
+		t.Errorf("GetCourse(moved) = %s, %v, want the course still with 10000001", got.ProviderUKPRN, err)
+	}
+	if err := s.DeleteProvider(ctx, "E37000060", "10000001"); !errors.Is(err, catalog.ErrProviderHasCourses) {
+		t.Errorf("DeleteProvider with a course = %v, want ErrProviderHasCourses", err)
+	}
+}
+
+func testPutCoursesRepeatedKey(t *testing.T, s catalog.Store) {
+	mustProvider(t, s, "E37000060", "10000001")
+	first, second := Course("E37000060", "twice", "10000001"), Course("E37000060", "twice", "10000001")
+	second.Title = "Second title"
+	if err := s.PutCourses(ctx, []catalog.Course{first, Course("E37000060", "other", "10000001"), second}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetCourse(ctx, "E37000060", "twice"); err != nil || got.Title != second.Title {
+		t.Errorf("GetCourse = %q, %v, want the later course %q", got.Title, err, second.Title)
+	}
+	if ids, _ := s.ProviderCourses(ctx, "E37000060", "10000001"); !slices.Equal(ids, []string{"other", "twice"}) {
+		t.Errorf("ProviderCourses = %v, want [other twice]", ids)
+	}
+}
+
+func testTimesToTheMicrosecond(t *testing.T, s catalog.Store) {
+	at := time.Date(2026, 11, 23, 10, 11, 12, 123456000, time.UTC)
+	p := Provider("E37000060", "10000001")
+	p.CreateTime, p.UpdateTime = at, at.Add(time.Microsecond)
+	if err := s.CreateProvider(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	c := Course("E37000060", "precise", "10000001")
+	c.CreateTime, c.UpdateTime = at, at.Add(999*time.Microsecond)
+	if err := s.CreateCourse(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetProvider(ctx, p.Area, p.UKPRN); err != nil || !got.CreateTime.Equal(p.CreateTime) || !got.UpdateTime.Equal(p.UpdateTime) {
+		t.Errorf("provider times = %v, %v (%v), want %v, %v", got.CreateTime, got.UpdateTime, err, p.CreateTime, p.UpdateTime)
+	}
+	if got, err := s.GetCourse(ctx, c.Area, c.ID); err != nil || !equalCourse(got, c) {
+		t.Errorf("course times = %v, %v (%v), want %v, %v", got.CreateTime, got.UpdateTime, err, c.CreateTime, c.UpdateTime)
+	}
+}
+
+// testChangeFeed checks the feed of a store that has one: every write appears, in order,
+// with the record as it now stands, and a reader following it ends with the store's state.
+func testChangeFeed(t *testing.T, s catalog.Store) {
+	feed, ok := s.(catalog.ChangeFeed)
+	if !ok {
+		t.Skip("the store has no change feed: only one process writes it")
+	}
+	start, err := feed.LatestChange(ctx)
+	if err != nil || start != 0 {
+		t.Fatalf("LatestChange() on a new store = %d, %v, want 0", start, err)
+	}
+	if cs, err := feed.Changes(ctx, 0, 10); err != nil || len(cs) != 0 {
+		t.Fatalf("Changes() on a new store = %v, %v, want none", cs, err)
+	}
+	mustProvider(t, s, "E37000060", "10000001")
+	mustProvider(t, s, "E37000060", "10000002")
+	var batch []catalog.Course
+	for i := range 5 {
+		batch = append(batch, Course("E37000060", fmt.Sprintf("b%d", i), "10000001"))
+	}
+	steps := []func() error{
+		func() error { return s.CreateCourse(ctx, Course("E37000060", "kept", "10000001")) },
+		func() error { return s.PutCourses(ctx, batch) },
+		func() error { return s.CreateCourse(ctx, Course("E37000060", "gone", "10000001")) },
+		func() error { return s.DeleteCourse(ctx, "E37000060", "gone") },
+		func() error {
+			p := Provider("E37000060", "10000001")
+			p.Name = "Renamed"
+			return s.UpdateProvider(ctx, p)
+		},
+		func() error { return s.DeleteProvider(ctx, "E37000060", "10000002") },
+		func() error { return s.CreateCourse(ctx, Course("E37000060", "kept", "10000001")) }, // refused: no change
+	}
+	for i, step := range steps {
+		if err := step(); err != nil && i != len(steps)-1 {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	latest, err := feed.LatestChange(ctx)
+	if err != nil || latest <= start {
+		t.Fatalf("LatestChange() after writes = %d, %v, want above %d", latest, err, start)
+	}
+	// Read the feed in small pages: positions grow, the last is LatestChange, and each
+	// record appears at most once (its latest write).
+	type key struct {
+		kind      catalog.ChangeKind
+		area, key string
+	}
+	state := map[key]any{}
+	var prev int64
+	for {
+		page, err := feed.Changes(ctx, prev, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range page {
+			if ch.Seq <= prev {
+				t.Fatalf("change at %d follows %d", ch.Seq, prev)
+			}
+			prev = ch.Seq
+			k := key{ch.Kind, ch.Area, ch.Key}
+			switch {
+			case ch.Kind == catalog.ChangeCourse && ch.Course != nil:
+				state[k] = *ch.Course
+			case ch.Kind == catalog.ChangeProvider && ch.Provider != nil:
+				state[k] = *ch.Provider
+			default:
+				state[k] = nil
+			}
+		}
+		if len(page) < 3 {
+			break
+		}
+	}
+	if prev != latest {
+		t.Errorf("last change listed at %d, LatestChange %d", prev, latest)
+	}
+	want := map[key]any{
+		{catalog.ChangeProvider, "E37000060", "10000001"}: "Renamed",
+		{catalog.ChangeProvider, "E37000060", "10000002"}: nil,
+		{catalog.ChangeCourse, "E37000060", "kept"}:       "kept",
+		{catalog.ChangeCourse, "E37000060", "gone"}:       nil,
+	}
+	for _, c := range batch {
+		want[key{catalog.ChangeCourse, c.Area, c.ID}] = c.ID
+	}
+	if len(state) != len(want) {
+		t.Errorf("feed names %d records, want %d: %v", len(state), len(want), state)
+	}
+	for k, w := range want {
+		got, ok := state[k]
+		switch v := got.(type) {
+		case catalog.Course:
+			ok = ok && w == v.ID && equalCourse(v, Course(v.Area, v.ID, "10000001"))
+		case catalog.Provider:
+			ok = ok && w == v.Name
+		case nil:
+			ok = ok && w == nil
+		}
+		if !ok {
+			t.Errorf("feed state of %v = %+v, want %v", k, got, w)
+		}
+	}
+	if cs, err := feed.Changes(ctx, latest, 10); err != nil || len(cs) != 0 {
+		t.Errorf("Changes(after the latest) = %v, %v, want none", cs, err)
 	}
 }
