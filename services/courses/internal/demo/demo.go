@@ -33,12 +33,25 @@ const leadDays = 14
 // shows upcoming courses.
 func Seed(ctx context.Context, cat *catalog.Catalog, today civil.Date) (providers, courses int, err error) {
 	empty, err := cat.Empty(ctx)
-	if err != nil || !empty {
+	if err != nil {
 		return 0, 0, err
 	}
 	ps, err := readProviders()
 	if err != nil {
 		return 0, 0, err
+	}
+	byArea, first, err := readCourses(cat)
+	if err != nil {
+		return 0, 0, err
+	}
+	if !empty {
+		// A first start killed half-way through seeding leaves some demo records and
+		// nothing else: finish the seed (every step is idempotent). A store with any
+		// record of its own, or with the whole demo catalogue, is left alone.
+		resume, err := interrupted(ctx, cat, ps, byArea)
+		if err != nil || !resume {
+			return 0, 0, err
+		}
 	}
 	// Replicas starting together on an empty shared store all seed it: a provider
 	// another has created is taken as it is, and the import of courses is idempotent.
@@ -50,34 +63,6 @@ func Seed(ctx context.Context, cat *catalog.Catalog, today civil.Date) (provider
 			created++
 		case !errors.Is(err, catalog.ErrAlreadyExists):
 			return 0, 0, fmt.Errorf("demo provider %s: %w", p.UKPRN, err)
-		}
-	}
-	byArea := map[string][]catalog.ImportRow{}
-	first := civil.Date{}
-	for _, a := range cat.Areas() {
-		data, err := files.ReadFile("data/courses-" + a.Code + ".csv")
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // an area added by configuration has no demo catalogue
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-		r, err := catalog.NewCSVReader(bytes.NewReader(data))
-		if err != nil {
-			return 0, 0, fmt.Errorf("demo courses of %s: %w", a.Code, err)
-		}
-		for {
-			row, err := r.Read(a.Code)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return 0, 0, fmt.Errorf("demo courses of %s: %w", a.Code, err)
-			}
-			if d := row.Course.StartDate; !d.IsZero() && (first.IsZero() || d.Before(first)) {
-				first = d
-			}
-			byArea[a.Code] = append(byArea[a.Code], row)
 		}
 	}
 	shift := 0
@@ -105,6 +90,92 @@ func Seed(ctx context.Context, cat *catalog.Catalog, today civil.Date) (provider
 		courses += res.Created
 	}
 	return created, courses, nil
+}
+
+// readCourses reads each area's demo courses and the earliest start date among them.
+func readCourses(cat *catalog.Catalog) (map[string][]catalog.ImportRow, civil.Date, error) {
+	byArea := map[string][]catalog.ImportRow{}
+	first := civil.Date{}
+	for _, a := range cat.Areas() {
+		data, err := files.ReadFile("data/courses-" + a.Code + ".csv")
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // an area added by configuration has no demo catalogue
+		}
+		if err != nil {
+			return nil, civil.Date{}, err
+		}
+		r, err := catalog.NewCSVReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, civil.Date{}, fmt.Errorf("demo courses of %s: %w", a.Code, err)
+		}
+		for {
+			row, err := r.Read(a.Code)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, civil.Date{}, fmt.Errorf("demo courses of %s: %w", a.Code, err)
+			}
+			if d := row.Course.StartDate; !d.IsZero() && (first.IsZero() || d.Before(first)) {
+				first = d
+			}
+			byArea[a.Code] = append(byArea[a.Code], row)
+		}
+	}
+	return byArea, first, nil
+}
+
+// interrupted reports whether the store holds only demo records and not all of them: the
+// trace of a first start that was stopped while seeding.
+func interrupted(ctx context.Context, cat *catalog.Catalog, ps []catalog.Provider, byArea map[string][]catalog.ImportRow) (bool, error) {
+	missing := false
+	for _, p := range ps {
+		got, err := cat.GetProvider(ctx, p.Area, p.UKPRN)
+		switch {
+		case errors.Is(err, catalog.ErrNotFound):
+			missing = true
+		case err != nil:
+			return false, err
+		case !got.Demo:
+			return false, nil
+		}
+	}
+	for area, rows := range byArea {
+		for _, r := range rows {
+			_, _, err := cat.GetCourse(ctx, area, r.Course.ID)
+			switch {
+			case errors.Is(err, catalog.ErrNotFound):
+				missing = true
+			case err != nil:
+				return false, err
+			}
+		}
+	}
+	if !missing {
+		return false, nil
+	}
+	// Something is missing: resume only if nothing in the store is the operator's own.
+	for _, a := range cat.Areas() {
+		provs, err := cat.ListProviders(ctx, a.Code, "", 1000)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range provs {
+			if !p.Demo {
+				return false, nil
+			}
+		}
+		courses, err := cat.ListCourses(ctx, a.Code, "", 1000)
+		if err != nil {
+			return false, err
+		}
+		for _, c := range courses {
+			if !c.Demo {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
 }
 
 // readProviders reads data/providers.csv: area, ukprn, display_name, loan_facility and

@@ -75,3 +75,45 @@ func TestSeed(t *testing.T) {
 		t.Errorf("second Seed() = %d, %d, %v, want nothing seeded into a non-empty store", ps, cs, err)
 	}
 }
+
+// TestSeedResumesAfterAnInterruptedFirstStart: a first start killed while seeding leaves
+// some demo records and nothing else; the next start completes the catalogue. A store
+// holding any record of its own is never seeded.
+func TestSeedResumesAfterAnInterruptedFirstStart(t *testing.T) {
+	ctx := context.Background()
+	today := civil.Date{Year: 2030, Month: 6, Day: 1}
+
+	full := newCatalog(t)
+	wantP, wantC, err := demo.Seed(ctx, full, today)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The state a kill leaves after the first demo provider was written.
+	cat := newCatalog(t)
+	first, err := full.ListProviders(ctx, "E37000060", "", 1)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("demo providers: %v, %v", first, err)
+	}
+	if _, err := cat.CreateProvider(ctx, demo.Actor, first[0]); err != nil {
+		t.Fatal(err)
+	}
+	ps, cs, err := demo.Seed(ctx, cat, today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps != wantP-1 || cs != wantC {
+		t.Errorf("resumed Seed() = %d providers, %d courses, want %d and %d", ps, cs, wantP-1, wantC)
+	}
+
+	// An operator's own provider in an otherwise partly seeded store: left alone.
+	own := newCatalog(t)
+	p := first[0]
+	p.UKPRN, p.Demo = "10099999", false
+	if _, err := own.CreateProvider(ctx, "lep-system", p); err != nil {
+		t.Fatal(err)
+	}
+	if ps, cs, err := demo.Seed(ctx, own, today); err != nil || ps != 0 || cs != 0 {
+		t.Errorf("Seed() of a store with its own records = %d, %d, %v, want nothing", ps, cs, err)
+	}
+}
