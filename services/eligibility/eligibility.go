@@ -24,6 +24,7 @@ import (
 	"github.com/nrs-pilots/retrain/services/eligibility/internal/boltstore"
 	"github.com/nrs-pilots/retrain/services/eligibility/internal/domain"
 	"github.com/nrs-pilots/retrain/services/eligibility/internal/grpcapi"
+	"github.com/nrs-pilots/retrain/services/eligibility/internal/pgstore"
 	"github.com/nrs-pilots/retrain/services/eligibility/internal/rules"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -105,8 +106,12 @@ func (c *Config) Validate() error {
 type Deps struct {
 	// Log is the process logger; the service names its own.
 	Log *zap.Logger
-	// DataDir holds eligibility.db.
+	// DataDir holds eligibility.db (when StoreURL is empty) and the development key.
 	DataDir string
+	// StoreURL selects the store: empty keeps it in eligibility.db in DataDir (one
+	// process); postgres://... or postgresql://... keeps it in that database's schema
+	// "eligibility", shared by every replica (see IsPostgresURL).
+	StoreURL string
 	// Postcodes resolves a postcode to its areas.
 	Postcodes *postcode.Directory
 	// Now is the clock (time.Now in production).
@@ -116,9 +121,33 @@ type Deps struct {
 	Sink ConversionSink
 }
 
+// Schema is the service's schema in a PostgreSQL store.
+const Schema = pgstore.DefaultSchema
+
+// RulesetRefresh is how soon a replica sharing a PostgreSQL store applies a ruleset
+// another replica published.
+const RulesetRefresh = time.Second
+
+// IsPostgresURL reports whether a store URL names a PostgreSQL database.
+func IsPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// Migrate brings the service's schema in the PostgreSQL database at storeURL up to date,
+// as New does at start: for a migration step run before a rollout.
+func Migrate(ctx context.Context, storeURL string) error {
+	if !IsPostgresURL(storeURL) {
+		return errors.New("eligibility: migrate needs a postgres:// store URL")
+	}
+	if err := pgstore.Migrate(ctx, storeURL, Schema); err != nil {
+		return fmt.Errorf("eligibility: %w", err)
+	}
+	return nil
+}
+
 // Service is a running eligibility service.
 type Service struct {
-	store *boltstore.Store
+	store domain.Store
 	app   *domain.Service
 	api   *grpcapi.Server
 }
@@ -130,6 +159,14 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	if deps.Log == nil || deps.Postcodes == nil || deps.Now == nil {
 		return nil, errors.New("eligibility: Log, Postcodes and Now are required")
+	}
+	shared := deps.StoreURL != ""
+	if shared && !IsPostgresURL(deps.StoreURL) {
+		// The URL may hold a password: name only what was expected.
+		return nil, errors.New("eligibility: the store must be empty (bbolt in the data directory) or a postgres:// or postgresql:// URL")
+	}
+	if shared && cfg.DataKeys == "" {
+		return nil, errors.New("eligibility: eligibility-data-keys is required with a PostgreSQL store: replicas share the assessments, so they must share the keys that seal them (a development key is per data directory)")
 	}
 	log := deps.Log.Named("eligibility")
 	rs, source, err := loadRuleset(cfg.RulesetFile)
@@ -152,7 +189,14 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eligibility: %w", err)
 	}
-	store, err := boltstore.Open(filepath.Join(deps.DataDir, "eligibility.db"), boltstore.Options{})
+	var store domain.Store
+	var refresh time.Duration
+	if shared {
+		store, err = pgstore.Open(context.Background(), deps.StoreURL, pgstore.Options{Schema: Schema})
+		refresh = RulesetRefresh
+	} else {
+		store, err = boltstore.Open(filepath.Join(deps.DataDir, "eligibility.db"), boltstore.Options{})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("eligibility: %w", err)
 	}
@@ -161,7 +205,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		Configured: rs, ConfiguredSource: source,
 		Now: deps.Now, Location: london,
 		Retention: cfg.Retention, SweepInterval: cfg.SweepInterval,
-		Sink: deps.Sink, Log: log,
+		Sink: deps.Sink, RulesetRefresh: refresh, Log: log,
 	})
 	if err != nil {
 		_ = store.Close()
@@ -172,8 +216,16 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		zap.String("configured_ruleset", rs.Version),
 		zap.String("active_data_key", keyring.ActiveKeyID()),
 		zap.Bool("outbox", deps.Sink != nil),
+		zap.String("store", storeKind(shared)),
 		zap.Duration("retention", cfg.Retention))
 	return &Service{store: store, app: app, api: grpcapi.New(grpcapi.Deps{Log: log, App: app})}, nil
+}
+
+func storeKind(shared bool) string {
+	if shared {
+		return "postgres"
+	}
+	return "bbolt"
 }
 
 func loadRuleset(path string) (rules.Ruleset, string, error) {
@@ -251,8 +303,10 @@ func (s *Service) Register(r grpc.ServiceRegistrar) {
 	eligibilityv1.RegisterEligibilityServiceServer(r, s.api)
 }
 
-// Close stops the background work (retention sweep, outbox relay) and releases the store.
-// Call it after the gRPC server has stopped.
+// Close stops the background work (retention sweep, outbox relay, ruleset refresh) and
+// releases the store: the bbolt file, or the PostgreSQL pool and the relay lease, so
+// another replica takes over the outbox at once. Call it after the gRPC server has
+// stopped.
 func (s *Service) Close() error {
 	s.app.Close()
 	return s.store.Close()

@@ -22,9 +22,10 @@ import (
 )
 
 // SchemaVersion is the layout of the file this package reads and writes. Version 1 was
-// the empty file of the first release; version 2 adds every bucket below (creating them
-// is the whole migration).
-const SchemaVersion = 2
+// the empty file of the first release; version 2 adds every bucket below but
+// outbox_events (creating them is the whole migration); version 3 adds outbox_events,
+// filled from the outbox by migrate.
+const SchemaVersion = 3
 
 // The buckets. Keys are noted beside each; "seq" is a big-endian uint64.
 var (
@@ -44,11 +45,14 @@ var (
 	bucketOutbox = []byte("outbox")
 	// bucketOutboxDead: seq -> conversionJSON rejected for good by the sink.
 	bucketOutboxDead = []byte("outbox_dead")
+	// bucketOutboxEvents: event id -> seq of the pending entry, so an event id is in the
+	// outbox at most once.
+	bucketOutboxEvents = []byte("outbox_events")
 	// bucketScrub is created and deleted by erasure to overwrite freed pages.
 	bucketScrub = []byte("scrub")
 )
 
-var allBuckets = [][]byte{bucketRulesets, bucketAssessments, bucketAssessmentsByTime, bucketAudit, bucketAuditByLearner, bucketOutbox, bucketOutboxDead}
+var allBuckets = [][]byte{bucketRulesets, bucketAssessments, bucketAssessmentsByTime, bucketAudit, bucketAuditByLearner, bucketOutbox, bucketOutboxDead, bucketOutboxEvents}
 
 // Options tune the store.
 type Options struct {
@@ -75,7 +79,7 @@ var _ domain.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the store at path.
 func Open(path string, o Options) (*Store, error) {
-	db, err := boltdb.Open(path, boltdb.Options{Buckets: allBuckets, SchemaVersion: SchemaVersion, NoSync: o.NoSync})
+	db, err := boltdb.Open(path, boltdb.Options{Buckets: allBuckets, SchemaVersion: SchemaVersion, Migrate: migrate, NoSync: o.NoSync})
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +91,22 @@ func Open(path string, o Options) (*Store, error) {
 		db.MaxBatchSize = o.MaxBatchSize
 	}
 	return &Store{db: db}, nil
+}
+
+// migrate upgrades a file of an older schema; the buckets are already created.
+func migrate(tx *bolt.Tx, from uint64) error {
+	if from < 3 {
+		// Index the event ids of the pending entries.
+		events := tx.Bucket(bucketOutboxEvents)
+		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+			var cj conversionJSON
+			if err := json.Unmarshal(v, &cj); err != nil {
+				return fmt.Errorf("outbox entry %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			return events.Put([]byte(cj.EventID), bytes.Clone(k))
+		})
+	}
+	return nil
 }
 
 // Close closes the file.
@@ -224,10 +244,14 @@ func (s *Store) CreateRuleset(ctx context.Context, r domain.RulesetRecord, audit
 }
 
 // Rulesets implements domain.Store.
-func (s *Store) Rulesets(ctx context.Context) ([]domain.RulesetRecord, error) {
+func (s *Store) Rulesets(ctx context.Context, skip int) ([]domain.RulesetRecord, error) {
 	var out []domain.RulesetRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
+		i := 0
 		return tx.Bucket(bucketRulesets).ForEach(func(k, v []byte) error {
+			if i++; i <= skip {
+				return nil
+			}
 			var r rulesetJSON
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("ruleset %d: %w", binary.BigEndian.Uint64(k), err)
@@ -496,12 +520,19 @@ func (s *Store) AppendConversion(ctx context.Context, c domain.Conversion) error
 		return err
 	}
 	return s.db.Batch(func(tx *bolt.Tx) error {
+		events := tx.Bucket(bucketOutboxEvents)
+		if events.Get([]byte(c.EventID)) != nil {
+			return nil
+		}
 		b := tx.Bucket(bucketOutbox)
 		seq, err := b.NextSequence()
 		if err != nil {
 			return err
 		}
-		return b.Put(u64(seq), v)
+		if err := b.Put(u64(seq), v); err != nil {
+			return err
+		}
+		return events.Put([]byte(c.EventID), u64(seq))
 	})
 }
 
@@ -529,22 +560,35 @@ func (s *Store) PendingConversions(ctx context.Context, limit int) ([]domain.Out
 func (s *Store) RemoveConversions(ctx context.Context, delivered, deadLetter []uint64) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
-		for _, seq := range delivered {
-			if err := b.Delete(u64(seq)); err != nil {
-				return err
-			}
-		}
 		dead := tx.Bucket(bucketOutboxDead)
-		for _, seq := range deadLetter {
+		events := tx.Bucket(bucketOutboxEvents)
+		remove := func(seq uint64, toDead bool) error {
 			k := u64(seq)
 			v := b.Get(k)
 			if v == nil {
-				continue
+				return nil
 			}
-			if err := dead.Put(k, bytes.Clone(v)); err != nil {
+			var cj conversionJSON
+			if err := json.Unmarshal(v, &cj); err != nil {
+				return fmt.Errorf("outbox entry %d: %w", seq, err)
+			}
+			if err := events.Delete([]byte(cj.EventID)); err != nil {
 				return err
 			}
-			if err := b.Delete(k); err != nil {
+			if toDead {
+				if err := dead.Put(k, bytes.Clone(v)); err != nil {
+					return err
+				}
+			}
+			return b.Delete(k)
+		}
+		for _, seq := range delivered {
+			if err := remove(seq, false); err != nil {
+				return err
+			}
+		}
+		for _, seq := range deadLetter {
+			if err := remove(seq, true); err != nil {
 				return err
 			}
 		}

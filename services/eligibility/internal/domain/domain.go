@@ -6,8 +6,9 @@
 // conversions to outreach.
 //
 // It declares the [Store] it needs and is implemented by storage packages named after
-// what they wrap (boltstore; a PostgreSQL store later). It imports no gRPC, no bbolt and
-// no generated code: the grpcapi package converts messages to the types here and back.
+// what they wrap (boltstore, one process; pgstore, shared by replicas). It imports no
+// gRPC, no bbolt and no generated code: the grpcapi package converts messages to the
+// types here and back.
 //
 // Personal data (dates of birth, salaries, postcodes, learner references, journey ids)
 // never appears in an error message or a log line produced here.
@@ -223,8 +224,12 @@ type Store interface {
 	// CreateRuleset stores a ruleset version and appends audit. ErrAlreadyExists when the
 	// version is stored.
 	CreateRuleset(ctx context.Context, r RulesetRecord, audit AuditRecord) error
-	// Rulesets returns every stored version in publication order.
-	Rulesets(ctx context.Context) ([]RulesetRecord, error)
+	// Rulesets returns the stored versions in publication order, without the first skip
+	// (0: all). Versions are only ever appended, and a version is in the order from the
+	// moment its CreateRuleset returns, ahead of any version created later; so a process
+	// that has read n versions learns of those published since, by itself or by another
+	// process sharing the store, with Rulesets(ctx, n).
+	Rulesets(ctx context.Context, skip int) ([]RulesetRecord, error)
 
 	// CreateAssessment stores a and appends audit in one durable transaction.
 	// ErrAlreadyExists when the learner already has an assessment with a.ID.
@@ -250,11 +255,19 @@ type Store interface {
 	DeleteAssessmentsBefore(ctx context.Context, cutoff time.Time, limit int, audit AuditRecord) (int, error)
 
 	// ListAudit returns up to limit audit records with sequence after afterSeq, in order.
+	// Sequences are assigned in commit order: once a record is listed, no record with a
+	// lower sequence appears later, so a reader following the trail page by page misses
+	// nothing, even while other processes sharing the store write.
 	ListAudit(ctx context.Context, afterSeq uint64, limit int) ([]AuditRecord, error)
 
-	// AppendConversion durably appends c to the outbox.
+	// AppendConversion durably appends c to the outbox. An event id already pending is
+	// not appended again.
 	AppendConversion(ctx context.Context, c Conversion) error
-	// PendingConversions returns up to limit outbox entries, oldest first.
+	// PendingConversions returns up to limit outbox entries, oldest first. When several
+	// processes share the store, only one at a time (the holder of the store's relay
+	// lease, taken and renewed by this call) is given entries and the others get none,
+	// so the outbox is delivered by one relay, in order; the lease passes to another
+	// process when its holder closes the store or stops calling for longer than the lease.
 	PendingConversions(ctx context.Context, limit int) ([]OutboxEntry, error)
 	// RemoveConversions deletes delivered entries; deadLetter moves permanently rejected
 	// ones aside. Unknown sequences are ignored, so it is safe to repeat.

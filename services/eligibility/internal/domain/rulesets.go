@@ -24,9 +24,10 @@ import (
 // ruleset, or the flag file's) is in force from the beginning; a configured ruleset that
 // differs from every stored version is added effective from the day the process starts.
 
-// registry is the in-memory index of the stored rulesets, kept in step with the store by
-// the service (the only writer). Rulesets are few and small, and checks must not touch
-// the store.
+// registry is the in-memory index of the stored rulesets, which the service extends from
+// the store after each publication and, when other processes share the store, on a timer
+// (Options.RulesetRefresh). Rulesets are few and small, and checks must not touch the
+// store.
 type registry struct {
 	mu sync.RWMutex
 	// all in publication order.
@@ -47,11 +48,20 @@ func (r *registry) set(all []RulesetRecord) {
 	r.mu.Unlock()
 }
 
-func (r *registry) add(rec RulesetRecord) {
+// extend appends versions read from the store after the ones held. Callers serialise
+// extensions (Service.publishMu), so none is lost.
+func (r *registry) extend(recs []RulesetRecord) {
 	r.mu.RLock()
-	all := append(slices.Clip(r.all), rec)
+	all := append(slices.Clip(r.all), recs...)
 	r.mu.RUnlock()
 	r.set(all)
+}
+
+// count is how many versions are held: the skip of the next read from the store.
+func (r *registry) count() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.all)
 }
 
 // inForce returns the ruleset in force on d. ok is false only when nothing is stored.

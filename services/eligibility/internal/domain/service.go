@@ -53,6 +53,11 @@ type Options struct {
 	Sink ConversionSink
 	// Relay tunes the outbox relay; zero values take defaults.
 	Relay RelayOptions
+	// RulesetRefresh, when positive, is how often the service reads rulesets published
+	// by other processes sharing the store, so that they take effect here within that
+	// time. Zero suits a store no other process writes: this process's own publications
+	// are always read back at once.
+	RulesetRefresh time.Duration
 	// Log is the service's logger.
 	Log *zap.Logger
 }
@@ -69,10 +74,12 @@ type Service struct {
 	interval  time.Duration
 	sink      ConversionSink
 	relayOpts RelayOptions
+	refresh   time.Duration
 	log       *zap.Logger
 	rulesets  registry
 
-	// publishMu serialises publications so the registry follows the store's order.
+	// publishMu serialises publications and registry refreshes, so the registry follows
+	// the store's order.
 	publishMu sync.Mutex
 	// wake nudges the relay when a conversion is appended.
 	wake chan struct{}
@@ -95,10 +102,17 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = time.Hour
 	}
+	if o.RulesetRefresh < 0 {
+		return nil, errors.New("domain: ruleset refresh must not be negative")
+	}
+	clock := o.Now
 	s := &Service{
 		store: o.Store, keys: o.Keyring, places: o.Places, steps: o.NextSteps,
-		now: o.Now, loc: o.Location, retention: o.Retention, interval: o.SweepInterval,
-		sink: o.Sink, relayOpts: o.Relay.withDefaults(), log: o.Log,
+		// Times are kept to the microsecond, the precision of PostgreSQL's timestamps, so
+		// a time a write returns is the time every store reads back.
+		now: func() time.Time { return clock().Truncate(time.Microsecond) },
+		loc: o.Location, retention: o.Retention, interval: o.SweepInterval,
+		sink: o.Sink, relayOpts: o.Relay.withDefaults(), refresh: o.RulesetRefresh, log: o.Log,
 		wake: make(chan struct{}, 1),
 	}
 	if err := s.loadRulesets(ctx, o.Configured, o.ConfiguredSource); err != nil {
@@ -108,7 +122,8 @@ func New(ctx context.Context, o Options) (*Service, error) {
 }
 
 // loadRulesets reads the stored versions and adds the configured one when it is not
-// stored yet: from the beginning on an empty store, else from today.
+// stored yet: from the beginning on an empty store, else from today. When another process
+// sharing the store adds the same version first, its copy is checked like any stored one.
 func (s *Service) loadRulesets(ctx context.Context, configured rules.Ruleset, source string) error {
 	if err := configured.Validate(); err != nil {
 		return fmt.Errorf("configured ruleset: %w", err)
@@ -116,7 +131,16 @@ func (s *Service) loadRulesets(ctx context.Context, configured rules.Ruleset, so
 	if !ValidVersion(configured.Version) {
 		return fmt.Errorf("configured ruleset: version %q must be lower-case letters, digits, '.' or '-'", configured.Version)
 	}
-	all, err := s.store.Rulesets(ctx)
+	err := s.loadRulesetsOnce(ctx, configured, source)
+	if errors.Is(err, ErrAlreadyExists) {
+		// Lost the race to store it: read it back and compare.
+		err = s.loadRulesetsOnce(ctx, configured, source)
+	}
+	return err
+}
+
+func (s *Service) loadRulesetsOnce(ctx context.Context, configured rules.Ruleset, source string) error {
+	all, err := s.store.Rulesets(ctx, 0)
 	if err != nil {
 		return fmt.Errorf("load rulesets: %w", err)
 	}
@@ -139,7 +163,11 @@ func (s *Service) loadRulesets(ctx context.Context, configured rules.Ruleset, so
 	if err := s.store.CreateRuleset(ctx, rec, audit); err != nil {
 		return fmt.Errorf("store configured ruleset: %w", err)
 	}
-	s.rulesets.set(append(all, rec))
+	s.rulesets.set(all)
+	// Read back, with any version another process stored meanwhile, in the store's order.
+	if err := s.refreshLocked(ctx); err != nil {
+		return fmt.Errorf("load rulesets: %w", err)
+	}
 	from := "the beginning"
 	if !rec.EffectiveFrom.IsZero() {
 		from = rec.EffectiveFrom.String()
@@ -170,6 +198,63 @@ func (s *Service) Start() {
 			defer s.wg.Done()
 			s.relay(ctx)
 		}()
+	}
+	if s.refresh > 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.refreshLoop(ctx)
+		}()
+	}
+}
+
+// refreshRulesets reads the versions published since the registry was last extended,
+// by this process or another sharing the store.
+func (s *Service) refreshRulesets(ctx context.Context) error {
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
+	return s.refreshLocked(ctx)
+}
+
+// refreshLocked is refreshRulesets with publishMu held.
+func (s *Service) refreshLocked(ctx context.Context) error {
+	recs, err := s.store.Rulesets(ctx, s.rulesets.count())
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	s.rulesets.extend(recs)
+	for _, rec := range recs {
+		s.log.Info("ruleset loaded", zap.String("ruleset_version", rec.Ruleset.Version), zap.String("source", rec.Source))
+	}
+	return nil
+}
+
+// refreshLoop keeps the registry in step with publications by other processes. It logs
+// when the store becomes unreadable and when it recovers, not every failed attempt.
+func (s *Service) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(s.refresh)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := s.refreshRulesets(ctx)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			failing = true
+			s.log.Warn("reading rulesets published by other replicas failed; retrying", zap.Error(err))
+		case err == nil && failing:
+			failing = false
+			s.log.Info("reading rulesets published by other replicas recovered")
+		}
 	}
 }
 
@@ -380,7 +465,12 @@ func (s *Service) PublishRuleset(ctx context.Context, c Caller, rs rules.Ruleset
 	if err := s.store.CreateRuleset(ctx, rec, audit); err != nil {
 		return RulesetRecord{}, fmt.Errorf("publish ruleset %s: %w", rs.Version, err)
 	}
-	s.rulesets.add(rec)
+	// Read it back in the store's order (after any version another process published
+	// first). Should that read fail, the version is stored all the same and the next
+	// refresh loads it.
+	if err := s.refreshLocked(ctx); err != nil {
+		s.log.Warn("published ruleset not yet loaded; the next refresh loads it", zap.String("ruleset_version", rs.Version), zap.Error(err))
+	}
 	return rec, nil
 }
 

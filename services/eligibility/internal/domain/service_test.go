@@ -667,3 +667,77 @@ func TestAuditPaging(t *testing.T) {
 		t.Errorf("ListAudit(page_size -1) = %v, want invalid", err)
 	}
 }
+
+// TestRulesetRefresh: two services over one store stand for two replicas. A version
+// published through one is in force through the other once it refreshes, and only then;
+// a version published through both is stored once, and both list the same order.
+func TestRulesetRefresh(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name    string
+		refresh time.Duration
+	}{{"refreshing", 5 * time.Millisecond}, {"not refreshing", 0}} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			kr, err := domain.NewKeyring(e.keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			places, _ := postcode.Builtin()
+			steps, _ := domain.BuiltinNextSteps()
+			builtin, _ := rules.Builtin()
+			london, _ := civil.London()
+			other, err := domain.New(ctx, domain.Options{
+				Store: e.store, Keyring: kr, Places: places, NextSteps: steps,
+				Configured: builtin, ConfiguredSource: domain.SourceBuiltin,
+				Now: e.clock.Now, Location: london, Log: zap.NewNop(), RulesetRefresh: tt.refresh,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			other.Start()
+			defer other.Close()
+
+			raised := builtin
+			raised.Version = "gb-refresh"
+			if _, err := e.svc.PublishRuleset(ctx, adviser, raised, civil.Date{}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.refresh == 0 {
+				time.Sleep(20 * time.Millisecond)
+				if _, err := other.GetRuleset("rulesets/gb-refresh"); !errors.Is(err, domain.ErrNotFound) {
+					t.Fatalf("without refresh the other service found the version (%v); the refresh proves nothing", err)
+				}
+				// Its own publication reads the store and catches up, in the store's order.
+				raised.Version = "gb-refresh-2"
+				if _, err := other.PublishRuleset(ctx, adviser, raised, civil.Date{}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				waitFor(t, "the other service to load the version", func() bool {
+					cur, ok := other.CurrentRuleset()
+					return ok && cur.Version == "gb-refresh"
+				})
+			}
+			if _, err := other.PublishRuleset(ctx, adviser, builtin, civil.Date{}); !errors.Is(err, domain.ErrAlreadyExists) {
+				t.Errorf("publishing a stored version through the other service = %v, want ErrAlreadyExists", err)
+			}
+			stored, err := e.store.Rulesets(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			list, _, err := other.ListRulesets(100, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != len(stored) {
+				t.Fatalf("the other service lists %d versions, the store holds %d", len(list), len(stored))
+			}
+			for i := range list {
+				if list[i].Ruleset.Version != stored[i].Ruleset.Version {
+					t.Errorf("version %d: the other service lists %s, the store %s", i, list[i].Ruleset.Version, stored[i].Ruleset.Version)
+				}
+			}
+		})
+	}
+}

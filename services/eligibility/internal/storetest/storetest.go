@@ -74,7 +74,7 @@ func allAudit(t *testing.T, s domain.Store) []domain.AuditRecord {
 
 func testRulesets(t *testing.T, s domain.Store) {
 	ctx := context.Background()
-	if got, err := s.Rulesets(ctx); err != nil || len(got) != 0 {
+	if got, err := s.Rulesets(ctx, 0); err != nil || len(got) != 0 {
 		t.Fatalf("Rulesets() of an empty store = %v, %v, want none", got, err)
 	}
 	a := domain.RulesetRecord{Ruleset: ruleset(t, "v1"), PublishedAt: t0, PublishedBy: "config", Source: domain.SourceBuiltin}
@@ -88,12 +88,25 @@ func testRulesets(t *testing.T, s domain.Store) {
 	if err := s.CreateRuleset(ctx, a, audit(domain.ActionRulesetPublished, "", "")); !errors.Is(err, domain.ErrAlreadyExists) {
 		t.Errorf("CreateRuleset(duplicate) = %v, want ErrAlreadyExists", err)
 	}
-	got, err := s.Rulesets(ctx)
+	got, err := s.Rulesets(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].Ruleset.Version != "v1" || got[1].Ruleset.Version != "v0-later" {
 		t.Fatalf("Rulesets() = %v, want v1 then v0-later (publication order)", got)
+	}
+	for skip, want := range [][]string{{"v1", "v0-later"}, {"v0-later"}, nil, nil} {
+		recs, err := s.Rulesets(ctx, skip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var versions []string
+		for _, r := range recs {
+			versions = append(versions, r.Ruleset.Version)
+		}
+		if !slices.Equal(versions, want) {
+			t.Errorf("Rulesets(skip %d) = %v, want %v", skip, versions, want)
+		}
 	}
 	if g := got[1]; g.EffectiveFrom != b.EffectiveFrom || !g.PublishedAt.Equal(b.PublishedAt) || g.PublishedBy != "admin" || g.Source != domain.SourceAPI ||
 		g.Ruleset.SalaryThresholdPence.Values[0].Value != 4000000 {
@@ -106,7 +119,8 @@ func testRulesets(t *testing.T, s domain.Store) {
 
 func testCreateAndGet(t *testing.T, s domain.Store) {
 	ctx := context.Background()
-	a := assessment("learner-1", 1, t0)
+	// Times are kept to the microsecond at least (the domain truncates to it).
+	a := assessment("learner-1", 1, t0.Add(123456*time.Microsecond))
 	if err := s.CreateAssessment(ctx, a, audit(domain.ActionAssessmentCreated, a.Learner, a.ID)); err != nil {
 		t.Fatalf("CreateAssessment: %v", err)
 	}
@@ -372,6 +386,15 @@ func testOutbox(t *testing.T, s domain.Store) {
 	}
 	if c := es[0].Conversion; c.JourneyID != "j" || c.Outcome != rules.OutcomeEligible || !slices.Equal(c.Areas, []string{"E37000022"}) || c.RulesetVersion != "v1" || !c.Time.Equal(t0) {
 		t.Errorf("pending[0] = %+v, want the appended conversion", c)
+	}
+	// An event id already pending is not appended again.
+	dup := es[3].Conversion
+	dup.JourneyID = "j-again"
+	if err := s.AppendConversion(ctx, dup); err != nil {
+		t.Fatalf("AppendConversion(pending event id) = %v, want nil", err)
+	}
+	if _, ids := pending(); !slices.Equal(ids, want) {
+		t.Errorf("pending after appending a pending event id again = %v, want %v", ids, want)
 	}
 	if got, _ := s.PendingConversions(ctx, 2); len(got) != 2 {
 		t.Errorf("PendingConversions(2) returned %d", len(got))
