@@ -1,7 +1,8 @@
 // Command retrain runs the retrain backend: the eligibility, courses and outreach services
 // and the REST gateway, in one process by default (-target=all) or any subset of them.
 // Subcommands: `retrain token` mints development tokens; `retrain courses import|export`
-// moves a catalogue in and out of a running server.
+// moves a catalogue in and out of a running server; `retrain migrate` applies the
+// PostgreSQL migrations.
 package main
 
 import (
@@ -38,6 +39,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			return runCourses(ctx, args[1:], os.Stdout, stderr)
 		case "token":
 			return runToken(args[1:], os.Stdout, stderr)
+		case "migrate":
+			return app.Migrate(ctx, args[1:], stderr)
 		}
 	}
 	return app.Main(ctx, "retrain", args, stderr, app.TargetAll)

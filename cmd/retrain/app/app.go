@@ -68,7 +68,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (a *App, err error) {
 		// other (the eligibility outbox to outreach) without a TCP hop, through every
 		// interceptor, authentication included.
 		a.memLis = bufconn.Listen(1 << 20)
-		env := serviceEnv{log: log, dataDir: cfg.DataDir, postcodes: dir, now: time.Now}
+		env := serviceEnv{log: log, dataDir: cfg.DataDir, postcodes: dir, now: time.Now, storeURL: cfg.Store}
 		if env.sink, err = a.outreachSink(targets); err != nil {
 			return nil, err
 		}

@@ -51,6 +51,9 @@ type Config struct {
 	// EligibilityAddr and CoursesAddr are those services' gRPC addresses, for a gateway
 	// they do not run beside; --backend-addr is the fallback for all three.
 	EligibilityAddr, CoursesAddr string
+	// Store is where the services keep their state: empty for a bbolt file per service
+	// in DataDir, or a postgres:// URL (one schema per service in that database).
+	Store string
 	// ServiceTokenFile holds this process's own bearer token for calls to other services.
 	ServiceTokenFile string
 
@@ -75,6 +78,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.OutreachAddr, "outreach-addr", "", "gRPC address of the outreach service when it runs elsewhere, for the gateway and the eligibility outbox (empty: in this process, --backend-addr, or off)")
 	fs.StringVar(&c.EligibilityAddr, "eligibility-addr", "", "gRPC address of the eligibility service for a gateway it does not run beside (empty: --backend-addr)")
 	fs.StringVar(&c.CoursesAddr, "courses-addr", "", "gRPC address of the courses service for a gateway it does not run beside (empty: --backend-addr)")
+	fs.StringVar(&c.Store, "store", "", "postgres://... to keep every service's state in PostgreSQL (a schema each); empty: a bbolt file per service in --data-dir")
 	fs.StringVar(&c.ServiceTokenFile, "service-token-file", "", "file holding this process's bearer token (role service) for calls to other services; development mints one")
 	c.TLS.RegisterFlags(fs)
 	c.Auth.RegisterFlags(fs)
@@ -131,6 +135,10 @@ func (c *Config) Validate() error {
 		if !services && c.BackendAddr == "" && c.EligibilityAddr == "" && c.CoursesAddr == "" && c.OutreachAddr == "" {
 			errs = append(errs, errors.New("backend-addr (or a service's own address flag) is required when the gateway runs without services"))
 		}
+	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		// The URL may hold a password: name the flag, not the value.
+		errs = append(errs, errors.New("store: must be empty (bbolt) or a postgres:// URL"))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data-dir is required"))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/nrs-pilots/retrain/platform/config"
@@ -49,6 +50,35 @@ func Main(ctx context.Context, name string, args []string, stderr io.Writer, def
 		return err
 	}
 	return a.Run(ctx)
+}
+
+// Migrate applies the PostgreSQL migrations of the services --target names (all by
+// default) to --store, and returns: `retrain migrate --store postgres://...`, for
+// deployments that migrate before rolling out rather than at start.
+func Migrate(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("retrain migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	store := fs.String("store", "", "postgres:// URL of the database (required)")
+	target := fs.String("target", TargetAll, "services to migrate: all, or a comma list")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := config.ApplyEnv(fs, os.LookupEnv); err != nil {
+		return err
+	}
+	cfg := Config{Store: *store, Target: *target}
+	if cfg.Store == "" {
+		return errors.New("migrate: --store postgres://... is required")
+	}
+	targets, err := cfg.Targets()
+	if err != nil {
+		return err
+	}
+	if err := migrate(ctx, targets, cfg.Store); err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "migrate: up to date:", strings.Join(targets, ", "))
+	return nil
 }
 
 // Exec runs a binary's main: it turns SIGINT and SIGTERM into a graceful drain, runs

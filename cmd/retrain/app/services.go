@@ -22,6 +22,8 @@ type serviceEnv struct {
 	now       func() time.Time
 	// sink receives the eligibility service's conversions; nil disables its outbox.
 	sink eligibility.ConversionSink
+	// storeURL is --store: empty for bbolt in dataDir, else PostgreSQL.
+	storeURL string
 }
 
 // service is a built service ready to register on the gRPC server.
@@ -38,25 +40,46 @@ type service struct {
 func buildService(ctx context.Context, target string, cfg Config, env serviceEnv) (service, error) {
 	switch target {
 	case TargetEligibility:
-		svc, err := eligibility.New(cfg.Eligibility, eligibility.Deps{Log: env.log, DataDir: env.dataDir, Postcodes: env.postcodes, Now: env.now, Sink: env.sink})
+		svc, err := eligibility.New(cfg.Eligibility, eligibility.Deps{Log: env.log, DataDir: env.dataDir, Postcodes: env.postcodes, Now: env.now, Sink: env.sink, StoreURL: env.storeURL})
 		if err != nil {
 			return service{}, err
 		}
 		return service{name: eligibility.ServiceName, policies: eligibility.Policies(), Register: svc.Register, Close: svc.Close}, nil
 	case TargetCourses:
-		svc, err := courses.New(cfg.Courses, courses.Deps{Log: env.log, DataDir: env.dataDir, Postcodes: env.postcodes, Now: env.now})
+		svc, err := courses.New(cfg.Courses, courses.Deps{Log: env.log, DataDir: env.dataDir, Postcodes: env.postcodes, Now: env.now, StoreURL: env.storeURL})
 		if err != nil {
 			return service{}, err
 		}
 		return service{name: courses.ServiceName, policies: courses.Policies(), Register: svc.Register, Close: svc.Close}, nil
 	case TargetOutreach:
-		svc, err := outreach.New(ctx, cfg.Outreach, outreach.Deps{Log: env.log, DataDir: env.dataDir, Now: env.now})
+		svc, err := outreach.New(ctx, cfg.Outreach, outreach.Deps{Log: env.log, DataDir: env.dataDir, Now: env.now, StoreURL: env.storeURL})
 		if err != nil {
 			return service{}, err
 		}
 		return service{name: outreach.ServiceName, policies: outreach.Policies(), Register: svc.Register, Close: svc.Close}, nil
 	}
 	return service{}, fmt.Errorf("no service for target %q", target)
+}
+
+// migrate applies the PostgreSQL migrations of every service target at storeURL.
+func migrate(ctx context.Context, targets []string, storeURL string) error {
+	for _, t := range targets {
+		var err error
+		switch t {
+		case TargetEligibility:
+			err = eligibility.Migrate(ctx, storeURL)
+		case TargetCourses:
+			err = courses.Migrate(ctx, storeURL)
+		case TargetOutreach:
+			err = outreach.Migrate(ctx, storeURL)
+		default:
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", t, err)
+		}
+	}
+	return nil
 }
 
 // allServices lists every service target with its gRPC service name.
