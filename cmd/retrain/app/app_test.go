@@ -158,6 +158,27 @@ func assertNoSecretsLogged(t *testing.T, logs *observer.ObservedLogs) {
 	}
 }
 
+// do sends a REST request (with the admin token unless the request names another) and
+// decodes the JSON answer; an empty body sends none.
+func (s *system) do(t *testing.T, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, "http://"+s.httpAddr+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return decode(t, resp)
+}
+
 func (s *system) post(t *testing.T, path, body string) (int, map[string]any) {
 	t.Helper()
 	resp, err := s.http.Post("http://"+s.httpAddr+path, "application/json", strings.NewReader(body))

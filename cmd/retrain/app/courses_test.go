@@ -16,22 +16,6 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
-// coursesDo sends a JSON request to the gateway and decodes the JSON answer.
-func (s *system) coursesDo(t *testing.T, method, path, body string) (int, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequest(method, "http://"+s.httpAddr+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return decode(t, resp)
-}
-
 const (
 	lincsProvider = `{"display_name":"Lindum College","loan_facility":true,"premises_postcodes":["LN1 3BL"]}`
 	lincsCourse   = `{"learning_aim_reference":"60318011","title":"Level 3 Diploma in Adult Care","description":"Safeguarding and medication",
@@ -107,7 +91,7 @@ func TestCoursesREST(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			code, body := s.coursesDo(t, st.method, st.path, st.body)
+			code, body := s.do(t, st.method, st.path, st.body)
 			if code != st.wantCode {
 				t.Fatalf("%s %s = %d %v, want %d", st.method, st.path, code, body, st.wantCode)
 			}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,26 +22,6 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// eligibilityDo sends a REST request with any method and decodes the JSON answer.
-func (s *system) eligibilityDo(t *testing.T, method, path, body string) (int, map[string]any) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, "http://"+s.httpAddr+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return decode(t, resp)
-}
-
 func eligibilityJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
@@ -54,7 +33,7 @@ func TestEligibilityAssessmentsREST(t *testing.T) {
 	s := startSystem(t)
 	const learner = "NCS-0042"
 	body := `{"date_of_birth":"1979-11-23","highest_qualification":"RQF_LEVEL_3","annual_salary_pence":3400000,"postcode":"l18jq","as_of":"2024-05-01"}`
-	code, a := s.eligibilityDo(t, http.MethodPost, "/v1/learners/"+learner+"/assessments", body)
+	code, a := s.do(t, http.MethodPost, "/v1/learners/"+learner+"/assessments", body)
 	if code != http.StatusOK {
 		t.Fatalf("POST assessment = %d %v", code, a)
 	}
@@ -80,7 +59,7 @@ func TestEligibilityAssessmentsREST(t *testing.T) {
 			{http.MethodGet, "/v1/rulesets/nope", "", http.StatusNotFound, nil},
 		}
 		for _, tt := range tests {
-			code, body := s.eligibilityDo(t, tt.method, tt.path, tt.body)
+			code, body := s.do(t, tt.method, tt.path, tt.body)
 			if code != tt.wantCode {
 				t.Errorf("%s %s = %d %v, want %d", tt.method, tt.path, code, body, tt.wantCode)
 			}
@@ -93,11 +72,11 @@ func TestEligibilityAssessmentsREST(t *testing.T) {
 		}
 	})
 
-	code, got := s.eligibilityDo(t, http.MethodGet, "/v1/"+name, "")
+	code, got := s.do(t, http.MethodGet, "/v1/"+name, "")
 	if code != http.StatusOK || got["date_of_birth"] != "1979-11-23" || got["annual_salary_pence"] != "3400000" {
 		t.Errorf("GET %s = %d %v", name, code, got)
 	}
-	code, list := s.eligibilityDo(t, http.MethodGet, "/v1/learners/"+learner+"/assessments?page_size=10", "")
+	code, list := s.do(t, http.MethodGet, "/v1/learners/"+learner+"/assessments?page_size=10", "")
 	if items, _ := list["assessments"].([]any); code != http.StatusOK || len(items) != 1 {
 		t.Errorf("list = %d %v", code, list)
 	}
@@ -108,27 +87,27 @@ func TestEligibilityAssessmentsREST(t *testing.T) {
 		`"age_floor":{"values":[{"start":"2020-07-01","value":24,"reference":"r"}]},` +
 		`"qualification_ceiling":{"values":[{"start":"2020-07-01","value":7,"reference":"r"}]},` +
 		`"salary_threshold_pence":{"values":[{"start":"2020-07-01","value":3000000,"reference":"r"}]}}`
-	code, rs := s.eligibilityDo(t, http.MethodPost, "/v1/rulesets", lowered)
+	code, rs := s.do(t, http.MethodPost, "/v1/rulesets", lowered)
 	if code != http.StatusOK || rs["name"] != "rulesets/e2e-lowered" || rs["published_by"] != "test-admin" || rs["source"] != "api" {
 		t.Fatalf("POST /v1/rulesets = %d %v", code, rs)
 	}
-	if code, _ := s.eligibilityDo(t, http.MethodPost, "/v1/rulesets", lowered); code != http.StatusConflict {
+	if code, _ := s.do(t, http.MethodPost, "/v1/rulesets", lowered); code != http.StatusConflict {
 		t.Errorf("publishing the same version again = %d, want 409", code)
 	}
 	past := strings.Replace(lowered, `"version":"e2e-lowered"`, `"version":"e2e-past","effective_from":"2020-01-01"`, 1)
-	if code, body := s.eligibilityDo(t, http.MethodPost, "/v1/rulesets", past); code != http.StatusBadRequest || !slices.Equal(fieldViolations(body), []string{"ruleset.effective_from"}) {
+	if code, body := s.do(t, http.MethodPost, "/v1/rulesets", past); code != http.StatusBadRequest || !slices.Equal(fieldViolations(body), []string{"ruleset.effective_from"}) {
 		t.Errorf("publishing effective in the past = %d %v, want 400 naming ruleset.effective_from", code, body)
 	}
-	code, rsList := s.eligibilityDo(t, http.MethodGet, "/v1/rulesets?page_size=1", "")
+	code, rsList := s.do(t, http.MethodGet, "/v1/rulesets?page_size=1", "")
 	if items, _ := rsList["rulesets"].([]any); code != http.StatusOK || len(items) != 1 || rsList["next_page_token"] == "" {
 		t.Errorf("GET /v1/rulesets?page_size=1 = %d %v", code, rsList)
 	}
-	code, one := s.eligibilityDo(t, http.MethodGet, "/v1/rulesets/gb-2020-07-01", "")
+	code, one := s.do(t, http.MethodGet, "/v1/rulesets/gb-2020-07-01", "")
 	if sal, _ := one["salary_threshold_pence"].(map[string]any); code != http.StatusOK || len(sal["values"].([]any)) != 1 {
 		t.Errorf("GET /v1/rulesets/gb-2020-07-01 = %d %v", code, one)
 	}
 
-	code, replay := s.eligibilityDo(t, http.MethodPost, "/v1/"+name+":replay", `{}`)
+	code, replay := s.do(t, http.MethodPost, "/v1/"+name+":replay", `{}`)
 	if code != http.StatusOK || replay["recorded_matches"] != true {
 		t.Fatalf("replay = %d %v", code, replay)
 	}
@@ -139,7 +118,7 @@ func TestEligibilityAssessmentsREST(t *testing.T) {
 		t.Errorf("replay under its own ruleset = %v", rec)
 	}
 
-	code, export := s.eligibilityDo(t, http.MethodGet, "/v1/learners/"+learner+":export", "")
+	code, export := s.do(t, http.MethodGet, "/v1/learners/"+learner+":export", "")
 	if code != http.StatusOK {
 		t.Fatalf("export = %d %v", code, export)
 	}
@@ -156,14 +135,14 @@ func TestEligibilityAssessmentsREST(t *testing.T) {
 		t.Errorf("audit of the learner = %v, want %v", actions, want)
 	}
 
-	code, erased := s.eligibilityDo(t, http.MethodDelete, "/v1/learners/"+learner, "")
+	code, erased := s.do(t, http.MethodDelete, "/v1/learners/"+learner, "")
 	if code != http.StatusOK || erased["erased_assessments"] != float64(1) {
 		t.Fatalf("DELETE learner = %d %v", code, erased)
 	}
-	if code, _ := s.eligibilityDo(t, http.MethodGet, "/v1/"+name, ""); code != http.StatusNotFound {
+	if code, _ := s.do(t, http.MethodGet, "/v1/"+name, ""); code != http.StatusNotFound {
 		t.Errorf("GET after erasure = %d, want 404", code)
 	}
-	code, audit := s.eligibilityDo(t, http.MethodGet, "/v1/auditRecords?page_size=1000", "")
+	code, audit := s.do(t, http.MethodGet, "/v1/auditRecords?page_size=1000", "")
 	if code != http.StatusOK {
 		t.Fatalf("audit = %d %v", code, audit)
 	}

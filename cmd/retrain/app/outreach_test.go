@@ -17,22 +17,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// do sends a JSON request and decodes the JSON answer.
-func (s *system) outreachDo(t *testing.T, method, path, body string) (int, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequest(method, "http://"+s.httpAddr+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return decode(t, resp)
-}
-
 func TestOutreachCampaigns(t *testing.T) {
 	s := startSystem(t)
 	ctx := context.Background()
@@ -89,14 +73,14 @@ func TestOutreachCampaigns(t *testing.T) {
 	})
 
 	t.Run("get and list over REST", func(t *testing.T) {
-		code, body := s.outreachDo(t, http.MethodGet, "/v1/areas/E37000022/campaigns/union-leaflets", "")
+		code, body := s.do(t, http.MethodGet, "/v1/areas/E37000022/campaigns/union-leaflets", "")
 		if code != http.StatusOK || body["display_name"] != "Union leaflets" {
 			t.Errorf("GET campaign = %d %v", code, body)
 		}
-		if code, body := s.outreachDo(t, http.MethodGet, "/v1/areas/E37000022/campaigns/nope", ""); code != http.StatusNotFound {
+		if code, body := s.do(t, http.MethodGet, "/v1/areas/E37000022/campaigns/nope", ""); code != http.StatusNotFound {
 			t.Errorf("GET missing campaign = %d %v, want 404", code, body)
 		}
-		code, body = s.outreachDo(t, http.MethodGet, "/v1/areas/E37000022/campaigns", "")
+		code, body = s.do(t, http.MethodGet, "/v1/areas/E37000022/campaigns", "")
 		cs, _ := body["campaigns"].([]any)
 		if code != http.StatusOK || len(cs) != 2 {
 			t.Errorf("list E37000022 = %d %v, want 2 campaigns", code, body)
@@ -130,12 +114,12 @@ func TestOutreachCampaigns(t *testing.T) {
 	})
 
 	t.Run("update with mask and etag", func(t *testing.T) {
-		code, body := s.outreachDo(t, http.MethodPatch, "/v1/areas/E37000022/campaigns/radio-autumn?update_mask=cost_pence",
+		code, body := s.do(t, http.MethodPatch, "/v1/areas/E37000022/campaigns/radio-autumn?update_mask=cost_pence",
 			`{"cost_pence": 1600000, "display_name": "ignored", "etag": "r1"}`)
 		if code != http.StatusOK || body["cost_pence"] != "1600000" || body["display_name"] != "Radio City autumn" || body["etag"] != "r2" {
 			t.Fatalf("PATCH = %d %v, want cost changed only, etag r2", code, body)
 		}
-		code, body = s.outreachDo(t, http.MethodPatch, "/v1/areas/E37000022/campaigns/radio-autumn?update_mask=cost_pence", `{"cost_pence": 1, "etag": "r1"}`)
+		code, body = s.do(t, http.MethodPatch, "/v1/areas/E37000022/campaigns/radio-autumn?update_mask=cost_pence", `{"cost_pence": 1, "etag": "r1"}`)
 		if code != http.StatusBadRequest && code != http.StatusPreconditionFailed {
 			t.Errorf("PATCH with a stale etag = %d %v, want FAILED_PRECONDITION", code, body)
 		}
@@ -329,7 +313,7 @@ func TestOutreachEventsAndReport(t *testing.T) {
 	query := "?parameters.stage=CONVERSION_STAGE_ENROLMENT&parameters.start_date=" + start + "&parameters.end_date=" + end
 
 	t.Run("report over REST", func(t *testing.T) {
-		code, rep := s.outreachDo(t, http.MethodGet, "/v1/areas/E37000022/attribution:run"+query+"&parameters.model=ATTRIBUTION_MODEL_LINEAR", "")
+		code, rep := s.do(t, http.MethodGet, "/v1/areas/E37000022/attribution:run"+query+"&parameters.model=ATTRIBUTION_MODEL_LINEAR", "")
 		if code != http.StatusOK {
 			t.Fatalf("report = %d %v", code, rep)
 		}
@@ -360,7 +344,7 @@ func TestOutreachEventsAndReport(t *testing.T) {
 	})
 
 	t.Run("report errors", func(t *testing.T) {
-		code, body := s.outreachDo(t, http.MethodGet, "/v1/areas/-/attribution:run?parameters.lookback_days=91&parameters.start_date=2020-09-30&parameters.end_date=2020-09-01", "")
+		code, body := s.do(t, http.MethodGet, "/v1/areas/-/attribution:run?parameters.lookback_days=91&parameters.start_date=2020-09-30&parameters.end_date=2020-09-01", "")
 		want := []string{"parameters.end_date", "parameters.lookback_days", "parameters.stage"}
 		if code != http.StatusBadRequest || !slices.Equal(fieldViolations(body), want) {
 			t.Errorf("bad report = %d %v, want 400 naming %v", code, fieldViolations(body), want)
@@ -386,7 +370,7 @@ func TestOutreachEventsAndReport(t *testing.T) {
 	})
 
 	t.Run("CSV export with suppression", func(t *testing.T) {
-		code, body := s.outreachDo(t, http.MethodGet, "/v1/areas/E37000022/attribution:export"+query, "")
+		code, body := s.do(t, http.MethodGet, "/v1/areas/E37000022/attribution:export"+query, "")
 		if code != http.StatusOK {
 			t.Fatalf("export = %d %v", code, body)
 		}

@@ -24,10 +24,10 @@ func TestTwoInstancesOnOnePostgres(t *testing.T) {
 	b := startSystem(t, shared...)
 
 	// Eligibility: an adviser's assessment recorded on A is read on B.
-	if code, body := a.eligibilityDo(t, http.MethodPost, "/v1/learners/NCS-7/assessments", `{"highest_qualification":"RQF_LEVEL_3","annual_salary_pence":2000000}`); code != http.StatusOK {
+	if code, body := a.do(t, http.MethodPost, "/v1/learners/NCS-7/assessments", `{"highest_qualification":"RQF_LEVEL_3","annual_salary_pence":2000000}`); code != http.StatusOK {
 		t.Fatalf("assessment on A = %d %v", code, body)
 	}
-	code, list := b.eligibilityDo(t, http.MethodGet, "/v1/learners/NCS-7/assessments", "")
+	code, list := b.do(t, http.MethodGet, "/v1/learners/NCS-7/assessments", "")
 	if items, _ := list["assessments"].([]any); code != http.StatusOK || len(items) != 1 {
 		t.Errorf("assessments of NCS-7 on B = %d %v, want the one recorded on A", code, list)
 	}
@@ -46,15 +46,15 @@ func TestTwoInstancesOnOnePostgres(t *testing.T) {
 
 	// Courses: a course created on A is found by a search on B once B's index has
 	// followed the change feed.
-	if code, body := a.coursesDo(t, "POST", "/v1/areas/E37000060/providers?provider_id=10000001", lincsProvider); code != http.StatusOK {
+	if code, body := a.do(t, "POST", "/v1/areas/E37000060/providers?provider_id=10000001", lincsProvider); code != http.StatusOK {
 		t.Fatalf("provider on A = %d %v", code, body)
 	}
-	if code, body := a.coursesDo(t, "POST", "/v1/areas/E37000060/courses?course_id=care-pg", lincsCourse); code != http.StatusOK {
+	if code, body := a.do(t, "POST", "/v1/areas/E37000060/courses?course_id=care-pg", lincsCourse); code != http.StatusOK {
 		t.Fatalf("course on A = %d %v", code, body)
 	}
 	found := false
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && !found; time.Sleep(100 * time.Millisecond) {
-		_, res := b.coursesDo(t, "GET", "/v1/courses:search?postcode=LN1%203BL&keyword=adult%20care&page_size=50", "")
+		_, res := b.do(t, "GET", "/v1/courses:search?postcode=LN1%203BL&keyword=adult%20care&page_size=50", "")
 		items, _ := res["results"].([]any)
 		for _, it := range items {
 			if strings.Contains(stringify(it), "areas/E37000060/courses/care-pg") {
@@ -65,7 +65,7 @@ func TestTwoInstancesOnOnePostgres(t *testing.T) {
 	if !found {
 		t.Error("a search on B never found the course created on A")
 	}
-	if code, _ := b.coursesDo(t, "POST", "/v1/areas/E37000060/courses?course_id=care-pg", lincsCourse); code != http.StatusConflict {
+	if code, _ := b.do(t, "POST", "/v1/areas/E37000060/courses?course_id=care-pg", lincsCourse); code != http.StatusConflict {
 		t.Errorf("same course on B = %d, want 409", code)
 	}
 }
