@@ -34,6 +34,7 @@ type harness struct {
 	http    string // all-in-one HTTP address
 	token   string // a frontend bearer token the all-in-one binary trusts
 	addrs   baselineAddrs
+	tokens  map[string]string // minted tokens by their `retrain token` arguments
 }
 
 type baselineAddrs struct {
@@ -102,7 +103,7 @@ func newHarness(ctx context.Context, o options) (h *harness, err error) {
 	if err != nil {
 		return nil, err
 	}
-	h = &harness{o: o, tmp: tmp}
+	h = &harness{o: o, tmp: tmp, tokens: map[string]string{}}
 	defer func() {
 		if err != nil {
 			h.close()
@@ -121,9 +122,10 @@ func newHarness(ctx context.Context, o options) (h *harness, err error) {
 	h.retrain, err = h.start(ctx, filepath.Join(tmp, "retrain"),
 		"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
 		"--data-dir", filepath.Join(tmp, "data"), "--log-format", "json", "--log-level", "info",
-		// The per-caller limits would throttle one load generator: lifted, so the figures
-		// are the service's, with authentication (token verification) still on every call.
-		"--rate-limits", "frontend=10000000:10000000")
+		// The per-caller limits would throttle one load generator: lifted for every role
+		// the harness calls as, so the figures are the service's, with authentication
+		// (token verification) and the limiter's bookkeeping still on every call.
+		"--rate-limits", liftedRates)
 	if err != nil {
 		return nil, err
 	}
@@ -142,11 +144,9 @@ func newHarness(ctx context.Context, o options) (h *harness, err error) {
 	if err := waitReady("http://"+h.http+"/readyz", 30*time.Second); err != nil {
 		return nil, err
 	}
-	tok, err := execOutput(o.root, filepath.Join(tmp, "retrain"), "token", "--data-dir", filepath.Join(tmp, "data"), "--role", "frontend", "--ttl", "24h")
-	if err != nil {
-		return nil, fmt.Errorf("retrain token: %w", err)
+	if h.token, err = h.mint("frontend", ""); err != nil {
+		return nil, err
 	}
-	h.token = tok
 
 	// The baselines answer with exactly what the real service answers, byte for byte.
 	conn, err := grpc.NewClient(h.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(h.token)))
@@ -175,6 +175,29 @@ func newHarness(ctx context.Context, o options) (h *harness, err error) {
 	}
 	h.base, err = h.startStdout(ctx, filepath.Join(tmp, "baseline"), "-grpc-response", respFile, "-http-response", jsonFile)
 	return h, err
+}
+
+// liftedRates lifts the per-caller rate limit of every role the harness calls as.
+const liftedRates = "frontend=10000000:10000000,adviser=10000000:10000000,lep=10000000:10000000," +
+	"evaluator=10000000:10000000,admin=10000000:10000000"
+
+// mint returns a bearer token for role (and area, for the lep role) minted with
+// `retrain token` against the running binary's data directory, once per role and area.
+func (h *harness) mint(role, area string) (string, error) {
+	args := []string{"token", "--data-dir", filepath.Join(h.tmp, "data"), "--role", role, "--ttl", "24h"}
+	if area != "" {
+		args = append(args, "--area", area)
+	}
+	k := role + "/" + area
+	if t, ok := h.tokens[k]; ok {
+		return t, nil
+	}
+	t, err := execOutput(h.o.root, filepath.Join(h.tmp, "retrain"), args...)
+	if err != nil {
+		return "", fmt.Errorf("retrain token --role %s: %w", role, err)
+	}
+	h.tokens[k] = t
+	return t, nil
 }
 
 func (h *harness) start(ctx context.Context, bin string, args ...string) (*process, error) {
@@ -298,10 +321,56 @@ func rssBytes(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS in /proc status")
 }
 
+// writeBytes is how many bytes pid has caused to be written to storage (write_bytes of
+// /proc/<pid>/io); 0 when unknown.
+func writeBytes(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(l, "write_bytes:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/<pid>/stat times (100 on Linux).
+const clockTicks = 100
+
+// cpuSeconds is the CPU time (user and system) pid has used, from /proc; 0 when unknown.
+func cpuSeconds(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces: the fields that follow start after its ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(data[i+1:]))
+	// After the name: state(3) ... utime(14) stime(15), so utime is f[11], stime f[12].
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return (utime + stime) / clockTicks
+}
+
 func (h *harness) close() {
 	h.base.stop()
 	h.retrain.stop()
-	if h.tmp != "" {
+	switch {
+	case h.tmp != "" && h.o.keep:
+		fmt.Fprintln(os.Stderr, "bench: kept", h.tmp)
+	case h.tmp != "":
 		_ = os.RemoveAll(h.tmp)
 	}
 }

@@ -16,6 +16,9 @@ type Result struct {
 	Concurrency int
 	// Requests and Errors count completed calls in the measured window.
 	Requests, Errors int
+	// Calls counts every completed call, warm-up included (set by Run): what a side effect
+	// measured over the whole run, such as bytes written, is divided by.
+	Calls int
 	// Elapsed is the measured window.
 	Elapsed time.Duration
 	// Latency percentiles of successful and failed calls alike.
@@ -54,6 +57,7 @@ func Run(ctx context.Context, opts Options, call func(ctx context.Context, worke
 		lat   []time.Duration
 		err   int
 		first error
+		calls int
 	}
 	samples := make([]sample, opts.Concurrency)
 	ctx, cancel := context.WithCancel(ctx)
@@ -78,6 +82,7 @@ func Run(ctx context.Context, opts Options, call func(ctx context.Context, worke
 				}
 				err := call(ctx, w, seq)
 				d := time.Since(t0)
+				s.calls++
 				if t0.Before(measureFrom) {
 					continue
 				}
@@ -112,6 +117,7 @@ func Run(ctx context.Context, opts Options, call func(ctx context.Context, worke
 	for _, s := range samples {
 		all = append(all, s.lat...)
 		res.Errors += s.err
+		res.Calls += s.calls
 		if res.FirstError == nil {
 			res.FirstError = s.first
 		}

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -55,5 +56,20 @@ func TestRunRate(t *testing.T) {
 	})
 	if slow.Max < 100*time.Millisecond {
 		t.Errorf("falling behind: max latency %v, want the queueing delay counted (>100ms)", slow.Max)
+	}
+}
+
+func TestRunCallsCountsWarmup(t *testing.T) {
+	var made atomic.Int64
+	res := Run(context.Background(), Options{Concurrency: 3, Warmup: 100 * time.Millisecond, Duration: 100 * time.Millisecond}, func(ctx context.Context, w, seq int) error {
+		made.Add(1)
+		time.Sleep(time.Millisecond)
+		return nil
+	})
+	if int64(res.Calls) != made.Load() {
+		t.Errorf("Calls = %d, want every call made (%d)", res.Calls, made.Load())
+	}
+	if res.Calls <= res.Requests {
+		t.Errorf("Calls = %d, Requests = %d: want the warm-up's calls counted in Calls only", res.Calls, res.Requests)
 	}
 }
