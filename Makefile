@@ -104,7 +104,8 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	FuzzParse:./platform/civil \
 	FuzzParse:./platform/postcode \
-	FuzzEvaluate:./services/eligibility/internal/rules
+	FuzzEvaluate:./services/eligibility/internal/rules \
+	FuzzImportCSV:./services/courses/internal/catalog
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		name=$${t%%:*}; pkg=$${t#*:}; \
