@@ -54,12 +54,57 @@ func eligibilityBadRequests() []badRequest {
 	}
 }
 
+// coursesBadRequests are malformed calls of the courses REST API.
+func coursesBadRequests() []badRequest {
+	huge := strings.Repeat("x", 100_000)
+	return []badRequest{
+		{"search: no postcode", "GET", "/v1/courses:search", ``, 400, ""},
+		{"search: malformed postcode", "GET", "/v1/courses:search?postcode=12345", ``, 400, "postcode"},
+		{"search: negative distance", "GET", "/v1/courses:search?postcode=L1%208JQ&distance_miles=-5", ``, 400, ""},
+		{"search: distance not a number", "GET", "/v1/courses:search?postcode=L1%208JQ&distance_miles=far", ``, 400, ""},
+		{"search: unknown level", "GET", "/v1/courses:search?postcode=L1%208JQ&levels=12", ``, 400, ""},
+		{"search: bad page token", "GET", "/v1/courses:search?postcode=L1%208JQ&page_token=not-a-token", ``, 400, ""},
+		{"search: negative page size", "GET", "/v1/courses:search?postcode=L1%208JQ&page_size=-1", ``, 400, ""},
+		{"search: huge keyword", "GET", "/v1/courses:search?postcode=L1%208JQ&keyword=" + huge[:5000], ``, 400, ""},
+		{"search: impossible start date", "GET", "/v1/courses:search?postcode=L1%208JQ&start_date_from=2027-02-30", ``, 400, ""},
+		{"area: unknown", "GET", "/v1/areas/E99999999", ``, 404, ""},
+		{"providers: bad page token", "GET", "/v1/areas/E37000022/providers?page_token=%00%01", ``, 400, ""},
+		{"provider: bad UKPRN", "POST", "/v1/areas/E37000022/providers?provider_id=123", `{"display_name":"X","loan_facility":true,"premises_postcodes":["L1 8JQ"]}`, 400, ""},
+		{"provider: premises not postcodes", "POST", "/v1/areas/E37000022/providers?provider_id=10000009", `{"display_name":"X","loan_facility":true,"premises_postcodes":["nowhere"]}`, 400, ""},
+		{"provider: name huge", "POST", "/v1/areas/E37000022/providers?provider_id=10000009", `{"display_name":"` + huge + `","loan_facility":true,"premises_postcodes":["L1 8JQ"]}`, 400, ""},
+		{"course: cost negative", "POST", "/v1/areas/E37000022/courses?course_id=c-1", `{"title":"T","level":"3","full_cost_pence":-100}`, 400, ""},
+		{"course: cost as text", "POST", "/v1/areas/E37000022/courses?course_id=c-1", `{"title":"T","full_cost_pence":"cheap"}`, 400, ""},
+		{"course: bad id", "POST", "/v1/areas/E37000022/courses?course_id=Not%20An%20Id!", `{"title":"T"}`, 400, ""},
+		{"course: unknown delivery mode", "POST", "/v1/areas/E37000022/courses?course_id=c-2", `{"delivery_mode":"DELIVERY_MODE_TELEPATHY"}`, 400, ""},
+		{"course: update mask names an unknown field", "PATCH", "/v1/areas/E37000022/courses/c-1?update_mask=colour", `{"title":"T"}`, 0, ""},
+		{"course: get with a malformed name", "GET", "/v1/areas/E37000022/courses/UPPER%20CASE", ``, 0, ""},
+	}
+}
+
+// learnerBadRequests are malformed calls of the eligibility API's rulesets, assessments
+// and audit trail.
+func learnerBadRequests() []badRequest {
+	return []badRequest{
+		{"assessment: impossible date of birth", "POST", "/v1/learners/NCS-1/assessments", `{"date_of_birth":"1990-02-30"}`, 400, ""},
+		{"assessment: negative salary", "POST", "/v1/learners/NCS-1/assessments", `{"annual_salary_pence":-5}`, 400, ""},
+		{"assessment: learner reference too long", "POST", "/v1/learners/" + strings.Repeat("a", 300) + "/assessments", `{}`, 400, ""},
+		{"assessments: bad page token", "GET", "/v1/learners/NCS-1/assessments?page_token=garbage", ``, 400, ""},
+		{"assessment: unknown", "GET", "/v1/learners/NCS-1/assessments/does-not-exist", ``, 0, ""},
+		{"audit: bad page token", "GET", "/v1/auditRecords?page_token=garbage", ``, 400, ""},
+		{"ruleset: unknown", "GET", "/v1/rulesets/no-such-version", ``, 404, ""},
+		{"ruleset: threshold negative", "POST", "/v1/rulesets", `{"version":"bad-1","salary_threshold_pence":{"values":[{"start":"2027-01-01","value":-1,"reference":"r"}]}}`, 400, ""},
+		{"ruleset: not JSON", "POST", "/v1/rulesets", `{"version":`, 400, ""},
+	}
+}
+
 // TestBadInput sends every malformed request to the all-in-one binary: each must be a 4xx
 // with a JSON error that says what is wrong, never a 5xx, and the service must keep
 // serving afterwards.
 func TestBadInput(t *testing.T) {
 	s := startSystem(t)
 	cases := append(eligibilityBadRequests(), outreachBadRequests()...)
+	cases = append(cases, coursesBadRequests()...)
+	cases = append(cases, learnerBadRequests()...)
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			req, err := http.NewRequest(tt.method, "http://"+s.httpAddr+tt.path, strings.NewReader(tt.body))
