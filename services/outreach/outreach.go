@@ -164,6 +164,9 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		store   domain.Store
 		sink    domain.Sink
 		refresh func(context.Context) error
+		// codeTTL: with a shared store, other replicas update campaigns too, so which
+		// campaign a code names is read again at least this often.
+		codeTTL time.Duration
 	)
 	if shared {
 		pg, err := pgstore.Open(ctx, deps.StoreURL, pgstore.Options{})
@@ -178,7 +181,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		// Every replica's events, this one's included, reach the index through the
 		// follower, once each; a report catches up first, so it sees every event
 		// committed before it started.
-		store, s.closeStore = pg, pg.Close
+		store, s.closeStore, codeTTL = pg, pg.Close, sharedCodeCacheTTL
 		refresh = func(ctx context.Context) error {
 			_, err := follower.CatchUp(ctx)
 			return err
@@ -206,6 +209,8 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		Policy:   domain.TimePolicy{MaxFuture: cfg.MaxFuture, LateHorizon: cfg.LateHorizon},
 		Now:      deps.Now,
 		MaxBatch: cfg.MaxBatch,
+
+		CodeCacheTTL: codeTTL,
 	})
 	s.api = grpcapi.New(grpcapi.Deps{
 		Log: log, Service: svc, Index: idx, Refresh: refresh, Now: deps.Now, Location: london,
@@ -213,6 +218,11 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	})
 	return s, nil
 }
+
+// sharedCodeCacheTTL is how long a replica sharing the PostgreSQL store trusts a code's
+// campaign before reading it again: an update on another replica that moves a code is
+// seen by this one within that time.
+const sharedCodeCacheTTL = time.Second
 
 // startShared checks that this replica hashes journeys with the secret the shared
 // database's events were hashed with (recording it on first use), and loads every stored

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"slices"
 	"time"
 )
@@ -73,6 +74,41 @@ func (h JourneyHasher) Key(journeyID string) JourneyKey {
 	return k
 }
 
+// journeyKeyer turns journey ids into keys: a JourneyHasher, or the batch hasher of one
+// Record call.
+type journeyKeyer interface {
+	Key(journeyID string) JourneyKey
+}
+
+// batchHasher hashes the journey ids of one batch: one keyed HMAC state, reset between
+// ids (which skips re-deriving the keyed pads), and each distinct id hashed once. It
+// is not safe for concurrent use.
+type batchHasher struct {
+	mac  hash.Hash
+	buf  []byte // the id being hashed, then its sum
+	keys map[string]JourneyKey
+}
+
+// batch returns a hasher for the journey ids of one batch of about n events.
+func (h JourneyHasher) batch(n int) *batchHasher {
+	return &batchHasher{mac: hmac.New(sha256.New, h.secret), buf: make([]byte, 0, 64), keys: make(map[string]JourneyKey, min(n, 64))}
+}
+
+// Key returns the keyed hash of a journey id, as JourneyHasher.Key does.
+func (b *batchHasher) Key(journeyID string) JourneyKey {
+	if k, ok := b.keys[journeyID]; ok {
+		return k
+	}
+	b.mac.Reset()
+	b.buf = append(b.buf[:0], journeyID...)
+	b.mac.Write(b.buf)
+	b.buf = b.mac.Sum(b.buf[:0])
+	var k JourneyKey
+	copy(k[:], b.buf)
+	b.keys[journeyID] = k
+	return k
+}
+
 // SecretCheck returns a value that identifies the secret without revealing it (the
 // HMAC under the secret of a fixed label), so that replicas can tell whether they were
 // given the same secret.
@@ -115,6 +151,12 @@ type CampaignResolver interface {
 // parentArea is the area of the request's parent ("" for areas/-). It returns a
 // *ValidationError naming the bad fields, or another error if resolving failed.
 func NormaliseEvent(raw RawEvent, parentArea string, receive time.Time, policy TimePolicy, hasher JourneyHasher, campaigns CampaignResolver) (Event, error) {
+	return normaliseEvent(&raw, parentArea, receive, policy, hasher, campaigns)
+}
+
+// normaliseEvent is NormaliseEvent with the journey ids hashed by keys (a batch's
+// hasher when called from Record).
+func normaliseEvent(raw *RawEvent, parentArea string, receive time.Time, policy TimePolicy, keys journeyKeyer, campaigns CampaignResolver) (Event, error) {
 	vs := violations(slices.Clone(raw.Violations))
 	decodedBad := func(field string) bool {
 		return slices.ContainsFunc(raw.Violations, func(v Violation) bool { return v.Field == field })
@@ -237,7 +279,7 @@ func NormaliseEvent(raw RawEvent, parentArea string, receive time.Time, policy T
 	if err := vs.err(); err != nil {
 		return Event{}, err
 	}
-	ev.Journey = hasher.Key(raw.JourneyID)
+	ev.Journey = keys.Key(raw.JourneyID)
 	ev.Fingerprint = fingerprint(raw, area, ev.Journey)
 	return ev, nil
 }
@@ -245,9 +287,11 @@ func NormaliseEvent(raw RawEvent, parentArea string, receive time.Time, policy T
 // fingerprint hashes what the client said (not the send time, which changes when a
 // client resends, and not the receive time): two sends of one event match, and any
 // change of content does not.
-func fingerprint(raw RawEvent, area string, journey JourneyKey) Fingerprint {
-	h := sha256.New()
-	var b []byte
+func fingerprint(raw *RawEvent, area string, journey JourneyKey) Fingerprint {
+	// The encoding is built on the stack for all but the longest events (ids of 128
+	// bytes, a long campaign name and a 64-byte code still fit).
+	var scratch [512]byte
+	b := scratch[:0]
 	str := func(s string) {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -266,8 +310,8 @@ func fingerprint(raw RawEvent, area string, journey JourneyKey) Fingerprint {
 	num(int64(raw.Stage))
 	num(int64(raw.Outcome))
 	num(int64(raw.Reason))
-	h.Write(b)
+	sum := sha256.Sum256(b)
 	var f Fingerprint
-	copy(f[:], h.Sum(nil))
+	copy(f[:], sum[:])
 	return f
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -24,6 +25,8 @@ type Service struct {
 	policy   TimePolicy
 	now      func() time.Time
 	maxBatch int
+	// campaigns remembers, across batches, what event validation needs of campaigns.
+	campaigns *campaignCache
 }
 
 // Options configure a Service.
@@ -35,11 +38,20 @@ type Options struct {
 	Now    func() time.Time
 	// MaxBatch is the most events of one request.
 	MaxBatch int
+	// CodeCacheTTL bounds how long event validation trusts, without reading the store
+	// again, which campaign a code was found to name. Zero keeps the answer until this
+	// service creates or updates a campaign: right only when no other process writes
+	// campaigns to the store. With a store shared by replicas it is how long an update
+	// made by another replica may go unnoticed by this one.
+	CodeCacheTTL time.Duration
 }
 
 // NewService returns a service over opts.
 func NewService(opts Options) *Service {
-	return &Service{store: opts.Store, sink: opts.Sink, hasher: opts.Hasher, policy: opts.Policy, now: opts.Now, maxBatch: opts.MaxBatch}
+	return &Service{
+		store: opts.Store, sink: opts.Sink, hasher: opts.Hasher, policy: opts.Policy, now: opts.Now, maxBatch: opts.MaxBatch,
+		campaigns: newCampaignCache(opts.CodeCacheTTL),
+	}
 }
 
 // Etag returns the etag of a revision.
@@ -66,7 +78,10 @@ func (s *Service) CreateCampaign(ctx context.Context, c Campaign, decoded ...Vio
 	now := StoredTime(s.now())
 	c.CreateTime, c.UpdateTime, c.Revision = now, now, 1
 	c.LastModifier = c.Creator
-	if err := s.store.CreateCampaign(ctx, c); err != nil {
+	err := s.store.CreateCampaign(ctx, c)
+	// Even a failed write may have landed (a lost commit acknowledgement).
+	s.campaigns.changed()
+	if err != nil {
 		return Campaign{}, fmt.Errorf("create campaign: %w", err)
 	}
 	return c, nil
@@ -171,7 +186,10 @@ func (s *Service) UpdateCampaign(ctx context.Context, c Campaign, paths []string
 	next.Revision = cur.Revision + 1
 	next.LastModifier = c.LastModifier
 	next.UpdateTime = StoredTime(s.now())
-	if err := s.store.UpdateCampaign(ctx, next); err != nil {
+	err = s.store.UpdateCampaign(ctx, next)
+	// The update may have moved codes; even a failed write may have landed.
+	s.campaigns.changed()
+	if err != nil {
 		return Campaign{}, fmt.Errorf("update campaign: %w", err)
 	}
 	return next, nil
@@ -209,12 +227,13 @@ func (s *Service) Record(ctx context.Context, parentArea string, raws []RawEvent
 		return nil, &ValidationError{Violations: []Violation{{"events", fmt.Sprintf("must hold 1 to %d events", s.maxBatch)}}}
 	}
 	receive := s.now()
-	res := &resolver{ctx: ctx, store: s.store, exists: map[[2]string]bool{}, codes: map[[2]string]string{}}
+	res := &resolver{ctx: ctx, store: s.store, cache: s.campaigns, now: receive}
+	keys := s.hasher.batch(len(raws))
 	results := make([]EventResult, len(raws))
 	events := make([]Event, 0, len(raws))
 	pos := make([]int, 0, len(raws))
-	for i, raw := range raws {
-		ev, err := NormaliseEvent(raw, parentArea, receive, s.policy, s.hasher, res)
+	for i := range raws {
+		ev, err := normaliseEvent(&raws[i], parentArea, receive, s.policy, keys, res)
 		var ve *ValidationError
 		switch {
 		case errors.As(err, &ve):
@@ -254,19 +273,108 @@ func (s *Service) Record(ctx context.Context, parentArea string, raws []RawEvent
 	return results, nil
 }
 
-// resolver looks campaigns up once per batch.
+// campaignKey names a campaign, or a code, of an area.
+type campaignKey struct{ area, name string }
+
+// campaignCache remembers, across batches, the answers event validation gets from the
+// store: that a campaign exists (campaigns are never deleted, so a yes stays true for
+// good) and which campaign a code names (until this service creates or updates a
+// campaign, or ttl passes when ttl is not zero). Negative answers are never kept here:
+// the campaign or code may be created, by this replica or another, at any moment. Only
+// the campaigns and codes that exist can be held, so its size is bounded by the store's.
+type campaignCache struct {
+	ttl time.Duration
+
+	mu     sync.RWMutex
+	exists map[campaignKey]struct{}
+	codes  map[campaignKey]codeEntry
+	// gen counts the changes of campaigns: an answer read from the store while a change
+	// happened is not kept, as it may predate the change.
+	gen uint64
+}
+
+// codeEntry is the campaign a code names, and when it was read from the store.
+type codeEntry struct {
+	id   string
+	read time.Time
+}
+
+func newCampaignCache(ttl time.Duration) *campaignCache {
+	return &campaignCache{ttl: ttl, exists: map[campaignKey]struct{}{}, codes: map[campaignKey]codeEntry{}}
+}
+
+// hasCampaign reports whether the campaign is known to exist.
+func (c *campaignCache) hasCampaign(k campaignKey) bool {
+	c.mu.RLock()
+	_, ok := c.exists[k]
+	c.mu.RUnlock()
+	return ok
+}
+
+// addCampaign records that the campaign exists.
+func (c *campaignCache) addCampaign(k campaignKey) {
+	c.mu.Lock()
+	c.exists[k] = struct{}{}
+	c.mu.Unlock()
+}
+
+// code returns the campaign a code is known to name at now, and the generation to
+// pass to addCode when it is not known.
+func (c *campaignCache) code(k campaignKey, now time.Time) (id string, ok bool, gen uint64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.codes[k]
+	if ok && c.ttl > 0 && (now.Sub(e.read) >= c.ttl || now.Before(e.read)) {
+		ok = false
+	}
+	return e.id, ok, c.gen
+}
+
+// addCode records that the code named campaign id when read at the generation gen,
+// unless campaigns have changed since.
+func (c *campaignCache) addCode(k campaignKey, id string, gen uint64, read time.Time) {
+	c.mu.Lock()
+	if c.gen == gen {
+		c.codes[k] = codeEntry{id: id, read: read}
+	}
+	c.mu.Unlock()
+}
+
+// changed forgets every code's campaign, after a campaign was created or updated.
+func (c *campaignCache) changed() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.codes)
+	c.mu.Unlock()
+}
+
+// resolver looks campaigns up for one batch: through the service's cache, then the
+// store. It also remembers every answer for the batch, so that the events of one batch
+// see one answer per campaign and code, as they did before the cache, even when a
+// campaign changes while the batch is validated.
 type resolver struct {
-	ctx    context.Context
-	store  Store
-	exists map[[2]string]bool
-	codes  map[[2]string]string
+	ctx   context.Context
+	store Store
+	cache *campaignCache
+	now   time.Time
+	// exists and codes hold this batch's answers, negative ones included ("" for a
+	// code that names no campaign).
+	exists map[campaignKey]bool
+	codes  map[campaignKey]string
 }
 
 // CampaignExists implements CampaignResolver.
 func (r *resolver) CampaignExists(area, id string) (bool, error) {
-	k := [2]string{area, id}
+	k := campaignKey{area, id}
 	if v, ok := r.exists[k]; ok {
 		return v, nil
+	}
+	if r.exists == nil {
+		r.exists = map[campaignKey]bool{}
+	}
+	if r.cache.hasCampaign(k) {
+		r.exists[k] = true
+		return true, nil
 	}
 	_, err := r.store.GetCampaign(r.ctx, area, id)
 	switch {
@@ -276,20 +384,34 @@ func (r *resolver) CampaignExists(area, id string) (bool, error) {
 	case err != nil:
 		return false, err
 	}
+	r.cache.addCampaign(k)
 	r.exists[k] = true
 	return true, nil
 }
 
 // CampaignByCode implements CampaignResolver.
 func (r *resolver) CampaignByCode(area, code string) (string, bool, error) {
-	k := [2]string{area, code}
+	k := campaignKey{area, code}
 	if id, ok := r.codes[k]; ok {
 		return id, id != "", nil
+	}
+	if r.codes == nil {
+		r.codes = map[campaignKey]string{}
+	}
+	id, ok, gen := r.cache.code(k, r.now)
+	if ok {
+		r.codes[k] = id
+		return id, true, nil
 	}
 	id, ok, err := r.store.CampaignByCode(r.ctx, area, code)
 	if err != nil {
 		return "", false, err
 	}
+	if !ok {
+		r.codes[k] = ""
+		return "", false, nil
+	}
+	r.cache.addCode(k, id, gen, r.now)
 	r.codes[k] = id
-	return id, ok, nil
+	return id, true, nil
 }
