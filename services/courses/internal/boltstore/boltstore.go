@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -350,21 +351,57 @@ func (s *Store) PutCourses(ctx context.Context, cs []catalog.Course) error {
 
 // DeleteCourse implements catalog.Store.
 func (s *Store) DeleteCourse(ctx context.Context, area, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return deleteCourse(tx, area, id) })
+}
+
+// deleteCourse deletes a course and its provider index entry: ErrNotFound if absent.
+func deleteCourse(tx *bolt.Tx, area, id string) error {
+	b := tx.Bucket(bucketCourses)
+	k := key(area, id)
+	old := b.Get(k)
+	if old == nil {
+		return catalog.ErrNotFound
+	}
+	var r courseRecord
+	if err := json.Unmarshal(old, &r); err != nil {
+		return fmt.Errorf("decode course: %w", err)
+	}
+	if err := tx.Bucket(bucketProviderCourses).Delete(key(area, r.ProviderUKPRN, id)); err != nil {
+		return err
+	}
+	return b.Delete(k)
+}
+
+// WriteCourses implements catalog.Store: one bbolt transaction, so one fsync, for the
+// whole batch.
+func (s *Store) WriteCourses(ctx context.Context, ws []catalog.CourseWrite) error {
+	if len(ws) == 0 {
+		return nil
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketCourses)
-		k := key(area, id)
-		old := b.Get(k)
-		if old == nil {
-			return catalog.ErrNotFound
+		for i, w := range ws {
+			var err error
+			switch w.Kind {
+			case catalog.CourseCreate:
+				if tx.Bucket(bucketCourses).Get(key(w.Course.Area, w.Course.ID)) != nil {
+					return &catalog.WriteError{Index: i, Err: catalog.ErrAlreadyExists}
+				}
+				err = putCourse(tx, w.Course)
+			case catalog.CoursePut:
+				err = putCourse(tx, w.Course)
+			case catalog.CourseDelete:
+				err = deleteCourse(tx, w.Course.Area, w.Course.ID)
+			default:
+				return fmt.Errorf("write %d: unknown kind %d", i, w.Kind)
+			}
+			if errors.Is(err, catalog.ErrNoProvider) || errors.Is(err, catalog.ErrNotFound) {
+				return &catalog.WriteError{Index: i, Err: err}
+			}
+			if err != nil {
+				return err
+			}
 		}
-		var r courseRecord
-		if err := json.Unmarshal(old, &r); err != nil {
-			return fmt.Errorf("decode course: %w", err)
-		}
-		if err := tx.Bucket(bucketProviderCourses).Delete(key(area, r.ProviderUKPRN, id)); err != nil {
-			return err
-		}
-		return b.Delete(k)
+		return nil
 	})
 }
 

@@ -17,7 +17,8 @@ import (
 // Catalog is the courses service's domain: it checks every write against the area's pilot
 // rules, computes learner costs, writes through the Store and keeps the search index in step
 // with it. It is safe for concurrent use. Writes are serialised so that the index applies
-// them in the order the store did; reads and searches run in parallel.
+// them in the order the store did; reads and searches run in parallel. Concurrent course
+// writes share a store transaction (group commit), so they share its fsync.
 type Catalog struct {
 	store Store
 	dir   *postcode.Directory
@@ -26,6 +27,15 @@ type Catalog struct {
 	order []string // area codes, sorted
 
 	wmu sync.Mutex // serialises writes (store then index)
+	// provGen counts provider writes (made with wmu held), so that a course checked against
+	// a provider outside wmu is checked again if the provider may have changed since.
+	provGen atomic.Uint64
+
+	// Course writes queue for group commit (commit.go); qmu guards queue and committing,
+	// which is true while a writer leads a commit.
+	qmu        sync.Mutex
+	queue      []*courseOp
+	committing bool
 	// idx maps area code to its index; Reindex swaps the whole map.
 	idx atomic.Pointer[map[string]*areaIndex]
 
@@ -189,6 +199,7 @@ func (c *Catalog) CreateProvider(ctx context.Context, actor string, p Provider) 
 	if err := c.store.CreateProvider(ctx, p); err != nil {
 		return Provider{}, fmt.Errorf("provider %s: %w", p.UKPRN, err)
 	}
+	c.provGen.Add(1)
 	c.index(p.Area).setProviderName(p.UKPRN, p.Name)
 	return p, nil
 }
@@ -257,6 +268,7 @@ func (c *Catalog) UpdateProvider(ctx context.Context, actor string, p Provider, 
 	if err := c.store.UpdateProvider(ctx, next); err != nil {
 		return Provider{}, fmt.Errorf("provider %s: %w", p.UKPRN, err)
 	}
+	c.provGen.Add(1)
 	// Courses show the provider's name: refresh them in the index.
 	if next.Name != old.Name {
 		c.index(p.Area).setProviderName(p.UKPRN, next.Name)
@@ -275,6 +287,7 @@ func (c *Catalog) DeleteProvider(ctx context.Context, area, ukprn string) error 
 	if err := c.store.DeleteProvider(ctx, area, ukprn); err != nil {
 		return fmt.Errorf("provider %s: %w", ukprn, err)
 	}
+	c.provGen.Add(1)
 	c.index(area).deleteProviderName(ukprn)
 	return nil
 }
@@ -358,8 +371,9 @@ func (c *Catalog) CreateCourse(ctx context.Context, actor string, co Course) (Co
 	if co.ID == "" {
 		co.ID = DeriveCourseID(co)
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	// Checked outside wmu, in parallel with other writers; the commit checks again if a
+	// provider was written meanwhile.
+	gen := c.provGen.Load()
 	p, err := c.providerOf(ctx, co.Area, co.ProviderUKPRN)
 	if err != nil {
 		return Course{}, err
@@ -369,13 +383,9 @@ func (c *Catalog) CreateCourse(ctx context.Context, actor string, co Course) (Co
 	}
 	now := c.stamp()
 	co.CreateTime, co.UpdateTime, co.UpdatedBy = now, now, actor
-	if err := c.store.CreateCourse(ctx, co); err != nil {
-		return Course{}, storeCourseErr(co, err)
-	}
-	ix := c.index(co.Area)
-	ix.setProviderName(p.UKPRN, p.Name)
-	ix.put(co, c.dir)
-	return co, nil
+	op := &courseOp{kind: CourseCreate, actor: actor, course: co, prov: p, gen: gen}
+	c.submit(ctx, op)
+	return op.out, op.err
 }
 
 // CourseFields are the fields of a course a client may set, by API name.
@@ -434,8 +444,7 @@ func applyCourseFields(dst *Course, src Course, paths []string) {
 // checks the result against the pilot rules again.
 // Errors: *ValidationError, ErrNotFound.
 func (c *Catalog) UpdateCourse(ctx context.Context, actor string, co Course, paths []string) (Course, error) {
-	a, err := c.area(co.Area)
-	if err != nil {
+	if _, err := c.area(co.Area); err != nil {
 		return Course{}, err
 	}
 	if len(paths) == 0 {
@@ -450,32 +459,11 @@ func (c *Catalog) UpdateCourse(ctx context.Context, actor string, co Course, pat
 	if err := invalid(vs); err != nil {
 		return Course{}, err
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	old, err := c.store.GetCourse(ctx, co.Area, co.ID)
-	if err != nil {
-		return Course{}, fmt.Errorf("course %s: %w", co.ID, err)
-	}
-	next := old
-	applyCourseFields(&next, co, paths)
-	p, err := c.providerOf(ctx, next.Area, next.ProviderUKPRN)
-	if err != nil {
-		return Course{}, err
-	}
-	if err := invalid(c.prepare(a, p, &next)); err != nil {
-		return Course{}, err
-	}
-	if next.sameContent(old) {
-		return old, nil
-	}
-	next.UpdateTime, next.UpdatedBy = c.stamp(), actor
-	if err := c.store.PutCourses(ctx, []Course{next}); err != nil {
-		return Course{}, storeCourseErr(next, err)
-	}
-	ix := c.index(next.Area)
-	ix.setProviderName(p.UKPRN, p.Name)
-	ix.put(next, c.dir)
-	return next, nil
+	// The course is read, changed and checked by the commit, against the writes committed
+	// before it, so that concurrent updates of a course do not undo each other.
+	op := &courseOp{kind: CoursePut, actor: actor, course: co, paths: paths}
+	c.submit(ctx, op)
+	return op.out, op.err
 }
 
 // DeleteCourse removes a course. Errors: ErrNotFound.
@@ -483,13 +471,9 @@ func (c *Catalog) DeleteCourse(ctx context.Context, area, id string) error {
 	if _, err := c.area(area); err != nil {
 		return err
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if err := c.store.DeleteCourse(ctx, area, id); err != nil {
-		return fmt.Errorf("course %s: %w", id, err)
-	}
-	c.index(area).remove(id)
-	return nil
+	op := &courseOp{kind: CourseDelete, course: Course{Area: area, ID: id}}
+	c.submit(ctx, op)
+	return op.err
 }
 
 // Empty reports whether the store holds no provider and no course.

@@ -67,6 +67,16 @@ func (f feedStore) PutCourses(ctx context.Context, cs []catalog.Course) error {
 	return err
 }
 
+func (f feedStore) WriteCourses(ctx context.Context, ws []catalog.CourseWrite) error {
+	err := f.Store.WriteCourses(ctx, ws)
+	for _, w := range ws {
+		if err := f.record(err, catalog.ChangeCourse, w.Course.Area, w.Course.ID); err != nil {
+			return err
+		}
+	}
+	return err
+}
+
 func (f feedStore) DeleteCourse(ctx context.Context, area, id string) error {
 	return f.record(f.Store.DeleteCourse(ctx, area, id), catalog.ChangeCourse, area, id)
 }
@@ -244,6 +254,10 @@ func (racingStore) CreateCourse(context.Context, catalog.Course) error {
 
 func (racingStore) PutCourses(context.Context, []catalog.Course) error {
 	return fmt.Errorf("upsert: %w", catalog.ErrNoProvider)
+}
+
+func (racingStore) WriteCourses(context.Context, []catalog.CourseWrite) error {
+	return &catalog.WriteError{Index: 0, Err: fmt.Errorf("upsert: %w", catalog.ErrNoProvider)}
 }
 
 // A provider deleted by another replica between the Catalog's check and the write is

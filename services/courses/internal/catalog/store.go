@@ -1,6 +1,9 @@
 package catalog
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Store keeps providers and courses: the source of truth behind the Catalog's index.
 // Implementations are safe for concurrent use and pass storetest.Run.
@@ -37,6 +40,13 @@ type Store interface {
 	PutCourses(ctx context.Context, cs []Course) error
 	// DeleteCourse returns ErrNotFound if absent.
 	DeleteCourse(ctx context.Context, area, id string) error
+	// WriteCourses applies the writes in order in one transaction: all or none. Each write
+	// is checked as its single method checks it (CourseCreate as CreateCourse, CoursePut as
+	// PutCourses, CourseDelete as DeleteCourse), against the state the earlier writes of the
+	// list leave. When one is refused, nothing is written and the error is a *WriteError
+	// naming the first write refused; other errors (the store failing) are returned as they
+	// are.
+	WriteCourses(ctx context.Context, ws []CourseWrite) error
 	// ProviderCourses returns the ids of the courses of area that name ukprn, in order.
 	ProviderCourses(ctx context.Context, area, ukprn string) ([]string, error)
 	// ScanCourses calls fn for every course of every area, in key order, stopping at the
@@ -45,6 +55,40 @@ type Store interface {
 	// Empty reports whether the store holds no provider and no course.
 	Empty(ctx context.Context) (bool, error)
 }
+
+// CourseWriteKind says what a CourseWrite does.
+type CourseWriteKind uint8
+
+// The kinds of course write.
+const (
+	// CourseCreate creates Course: ErrAlreadyExists if its key is taken.
+	CourseCreate CourseWriteKind = iota + 1
+	// CoursePut creates or replaces Course.
+	CoursePut
+	// CourseDelete deletes the course keyed by Course.Area and Course.ID: ErrNotFound if
+	// absent.
+	CourseDelete
+)
+
+// CourseWrite is one write of a Store.WriteCourses batch.
+type CourseWrite struct {
+	Kind   CourseWriteKind
+	Course Course
+}
+
+// WriteError is the error of a Store.WriteCourses batch refused for one of its writes.
+type WriteError struct {
+	// Index is the position of the write refused in the batch.
+	Index int
+	// Err is the refusal: ErrAlreadyExists, ErrNoProvider or ErrNotFound, perhaps wrapped.
+	Err error
+}
+
+// Error implements error.
+func (e *WriteError) Error() string { return fmt.Sprintf("write %d: %v", e.Index, e.Err) }
+
+// Unwrap returns Err.
+func (e *WriteError) Unwrap() error { return e.Err }
 
 // ChangeKind says what a Change is about.
 type ChangeKind uint8

@@ -451,6 +451,62 @@ func (s *Store) DeleteCourse(ctx context.Context, area, id string) error {
 	})
 }
 
+// WriteCourses implements catalog.Store: the writes in order in one transaction, with one
+// commit for the batch. A refused write aborts the transaction, which then writes nothing.
+func (s *Store) WriteCourses(ctx context.Context, ws []catalog.CourseWrite) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	keys := make([]changed, 0, len(ws))
+	seen := make(map[changed]bool, len(ws))
+	for _, w := range ws {
+		k := changed{kindCourse, w.Course.Area, w.Course.ID}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		for i, w := range ws {
+			c := w.Course
+			switch w.Kind {
+			case catalog.CourseCreate:
+				tag, err := tx.Exec(ctx, insertCourse+` ON CONFLICT (area, id) DO NOTHING`, courseArgs(c)...)
+				if err != nil {
+					return writeErr(i, noProvider(err))
+				}
+				if tag.RowsAffected() == 0 {
+					return &catalog.WriteError{Index: i, Err: catalog.ErrAlreadyExists}
+				}
+			case catalog.CoursePut:
+				if _, err := tx.Exec(ctx, insertCourse+onConflictReplace, courseArgs(c)...); err != nil {
+					return writeErr(i, noProvider(err))
+				}
+			case catalog.CourseDelete:
+				tag, err := tx.Exec(ctx, `DELETE FROM courses WHERE area = $1 AND id = $2`, c.Area, c.ID)
+				if err != nil {
+					return err
+				}
+				if tag.RowsAffected() == 0 {
+					return &catalog.WriteError{Index: i, Err: catalog.ErrNotFound}
+				}
+			default:
+				return fmt.Errorf("write %d: unknown kind %d", i, w.Kind)
+			}
+		}
+		return recordChanges(ctx, tx, keys...)
+	})
+}
+
+// writeErr names write i in err when err refuses that write (ErrNoProvider); other errors
+// are the store's and are returned as they are, so that write can retry them.
+func writeErr(i int, err error) error {
+	if errors.Is(err, catalog.ErrNoProvider) {
+		return &catalog.WriteError{Index: i, Err: err}
+	}
+	return err
+}
+
 // ProviderCourses implements catalog.Store.
 func (s *Store) ProviderCourses(ctx context.Context, area, ukprn string) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id FROM courses WHERE area = $1 AND provider_ukprn = $2 ORDER BY id`, area, ukprn)

@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) catalog.Store) {
 		{"PutCoursesRepeatedKey", testPutCoursesRepeatedKey},
 		{"TimesToTheMicrosecond", testTimesToTheMicrosecond},
 		{"ChangeFeed", testChangeFeed},
+		{"WriteCourses", testWriteCourses},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -468,5 +469,92 @@ func testChangeFeed(t *testing.T, s catalog.Store) {
 	}
 	if cs, err := feed.Changes(ctx, latest, 10); err != nil || len(cs) != 0 {
 		t.Errorf("Changes(after the latest) = %v, %v, want none", cs, err)
+	}
+}
+
+func testWriteCourses(t *testing.T, s catalog.Store) {
+	const area = "E37000060"
+	mustProvider(t, s, area, "10000001")
+	if err := s.CreateCourse(ctx, Course(area, "taken", "10000001")); err != nil {
+		t.Fatal(err)
+	}
+	create := func(id, ukprn string) catalog.CourseWrite {
+		return catalog.CourseWrite{Kind: catalog.CourseCreate, Course: Course(area, id, ukprn)}
+	}
+	put := func(id, title string) catalog.CourseWrite {
+		c := Course(area, id, "10000001")
+		c.Title = title
+		return catalog.CourseWrite{Kind: catalog.CoursePut, Course: c}
+	}
+	del := func(id string) catalog.CourseWrite {
+		return catalog.CourseWrite{Kind: catalog.CourseDelete, Course: catalog.Course{Area: area, ID: id}}
+	}
+	// Refused batches write nothing and name the first write refused.
+	refused := []struct {
+		name  string
+		ws    []catalog.CourseWrite
+		index int
+		want  error
+	}{
+		{"create of a taken key", []catalog.CourseWrite{create("new-1", "10000001"), create("taken", "10000001")}, 1, catalog.ErrAlreadyExists},
+		{"create twice in the batch", []catalog.CourseWrite{create("new-1", "10000001"), create("new-1", "10000001")}, 1, catalog.ErrAlreadyExists},
+		{"provider absent", []catalog.CourseWrite{put("new-1", "x"), create("new-2", "10000009")}, 1, catalog.ErrNoProvider},
+		{"delete of an absent course", []catalog.CourseWrite{del("taken"), create("new-1", "10000001"), del("absent")}, 2, catalog.ErrNotFound},
+		{"delete twice in the batch", []catalog.CourseWrite{del("taken"), del("taken")}, 1, catalog.ErrNotFound},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.WriteCourses(ctx, tt.ws)
+			var we *catalog.WriteError
+			if !errors.As(err, &we) || we.Index != tt.index || !errors.Is(err, tt.want) {
+				t.Fatalf("WriteCourses = %v, want a WriteError at %d wrapping %v", err, tt.index, tt.want)
+			}
+			for _, id := range []string{"new-1", "new-2"} {
+				if _, err := s.GetCourse(ctx, area, id); !errors.Is(err, catalog.ErrNotFound) {
+					t.Errorf("GetCourse(%s) after a refused batch = %v, want ErrNotFound (all or none)", id, err)
+				}
+			}
+			if _, err := s.GetCourse(ctx, area, "taken"); err != nil {
+				t.Errorf("GetCourse(taken) after a refused batch = %v, want the course kept", err)
+			}
+		})
+	}
+	// An accepted batch applies its writes in order.
+	ws := []catalog.CourseWrite{
+		create("a", "10000001"), put("a", "Second title"), create("b", "10000001"), del("taken"),
+		del("b"), create("b", "10000001"), put("c", "Put title"),
+	}
+	if err := s.WriteCourses(ctx, ws); err != nil {
+		t.Fatalf("WriteCourses = %v", err)
+	}
+	if err := s.WriteCourses(ctx, nil); err != nil {
+		t.Errorf("WriteCourses(nil) = %v", err)
+	}
+	want := map[string]string{"a": "Second title", "b": Course(area, "b", "").Title, "c": "Put title"}
+	for id, title := range want {
+		if got, err := s.GetCourse(ctx, area, id); err != nil || got.Title != title {
+			t.Errorf("GetCourse(%s) = %q, %v, want %q", id, got.Title, err, title)
+		}
+	}
+	if _, err := s.GetCourse(ctx, area, "taken"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("GetCourse(taken) after its delete = %v, want ErrNotFound", err)
+	}
+	if ids, _ := s.ProviderCourses(ctx, area, "10000001"); !slices.Equal(ids, []string{"a", "b", "c"}) {
+		t.Errorf("ProviderCourses = %v, want [a b c]", ids)
+	}
+	if f, ok := s.(catalog.ChangeFeed); ok {
+		changes, err := f.Changes(ctx, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, ch := range changes {
+			seen[ch.Key] = true
+		}
+		for _, id := range []string{"a", "b", "c", "taken"} {
+			if !seen[id] {
+				t.Errorf("the change feed has no change of %s after WriteCourses", id)
+			}
+		}
 	}
 }
