@@ -105,7 +105,8 @@ FUZZ_TARGETS := \
 	FuzzParse:./platform/civil \
 	FuzzParse:./platform/postcode \
 	FuzzEvaluate:./services/eligibility/internal/rules \
-	FuzzImportCSV:./services/courses/internal/catalog
+	FuzzImportCSV:./services/courses/internal/catalog \
+	FuzzEventBatch:./services/outreach/internal/grpcapi
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		name=$${t%%:*}; pkg=$${t#*:}; \
