@@ -8,9 +8,12 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -232,7 +235,7 @@ func TestProductionRefusesDevKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := Config{Environment: EnvProduction, JWKS: jwks, Issuer: "https://idp", Audience: "retrain", Rates: DefaultRates}
-	v, _, err := c.Build(context.Background(), dir, fixedNow)
+	v, _, err := c.Build(context.Background(), dir, fixedNow, func(err error) { t.Error(err) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,4 +478,46 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestRefreshPicksUpRotation(t *testing.T) {
+	oldKey, _ := LoadOrCreateDevKey(t.TempDir())
+	newKey, _ := LoadOrCreateDevKey(t.TempDir())
+	var mu sync.Mutex
+	current := []jose.JSONWebKey{oldKey.Public()}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: current})
+	}))
+	defer srv.Close()
+	ks, err := LoadKeySet(context.Background(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(ks, "https://idp", "retrain", 0, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go v.Refresh(ctx, srv.URL, 10*time.Millisecond, nil, func(err error) { t.Error(err) })
+
+	tok, _ := Mint(newKey, "https://idp", "retrain", authn.Principal{Subject: "s", Role: authn.RoleAdmin}, time.Now(), time.Hour)
+	if _, err := v.Verify(tok); err == nil {
+		t.Fatal("a token of a key the provider has not published yet was accepted")
+	}
+	mu.Lock()
+	current = []jose.JSONWebKey{newKey.Public()} // the provider rotates
+	mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := v.Verify(tok); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the rotated key was never picked up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -31,6 +31,8 @@ type Config struct {
 	Leeway time.Duration
 	// Rates are the per-role rate limits, "role=perSecond:burst,...".
 	Rates string
+	// JWKSRefresh is how often JWKS is reloaded (0: only at start).
+	JWKSRefresh time.Duration
 }
 
 // DefaultRates are the per-caller limits unless configured otherwise: the front end is one
@@ -44,6 +46,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Issuer, "auth-issuer", "", "expected token issuer (development default: "+DevIssuer+")")
 	fs.StringVar(&c.Audience, "auth-audience", DevAudience, "expected token audience")
 	fs.DurationVar(&c.Leeway, "auth-leeway", 30*time.Second, "clock skew tolerated on token expiry and not-before")
+	fs.DurationVar(&c.JWKSRefresh, "auth-jwks-refresh", 10*time.Minute, "how often --auth-jwks is reloaded, for the provider's key rotation (0: only at start)")
 	fs.StringVar(&c.Rates, "rate-limits", DefaultRates, "per-caller rate limits by role: role=perSecond:burst,...")
 }
 
@@ -65,6 +68,9 @@ func (c *Config) Validate() error {
 	if c.Audience == "" {
 		errs = append(errs, errors.New("auth-audience is required"))
 	}
+	if c.JWKSRefresh < 0 {
+		errs = append(errs, errors.New("auth-jwks-refresh must not be negative"))
+	}
 	if c.Leeway < 0 || c.Leeway > 5*time.Minute {
 		errs = append(errs, errors.New("auth-leeway must be between 0 and 5m"))
 	}
@@ -75,12 +81,15 @@ func (c *Config) Validate() error {
 }
 
 // Build returns the verifier and limiter the configuration describes. In development
-// the development key in dataDir is created if needed and trusted, beside any JWKS.
-func (c *Config) Build(ctx context.Context, dataDir string, now func() time.Time) (*Verifier, *Limiter, error) {
+// the development key in dataDir is created if needed and trusted, beside any JWKS. With
+// a JWKS and a refresh interval, the keys are reloaded in the background until ctx ends;
+// failed reloads go to onErr.
+func (c *Config) Build(ctx context.Context, dataDir string, now func() time.Time, onErr func(error)) (*Verifier, *Limiter, error) {
 	if err := c.Validate(); err != nil {
 		return nil, nil, err
 	}
 	var keys jose.JSONWebKeySet
+	var extra []jose.JSONWebKey
 	if c.JWKS != "" {
 		ks, err := LoadKeySet(ctx, c.JWKS)
 		if err != nil {
@@ -94,7 +103,8 @@ func (c *Config) Build(ctx context.Context, dataDir string, now func() time.Time
 		if err != nil {
 			return nil, nil, err
 		}
-		keys.Keys = append(keys.Keys, dev.Public())
+		extra = append(extra, dev.Public())
+		keys.Keys = append(keys.Keys, extra...)
 		if issuer == "" {
 			issuer = DevIssuer
 		}
@@ -102,6 +112,9 @@ func (c *Config) Build(ctx context.Context, dataDir string, now func() time.Time
 	v, err := NewVerifier(keys, issuer, c.Audience, c.Leeway, now)
 	if err != nil {
 		return nil, nil, err
+	}
+	if c.JWKS != "" && c.JWKSRefresh > 0 {
+		go v.Refresh(ctx, c.JWKS, c.JWKSRefresh, extra, onErr)
 	}
 	rates, _ := ParseRates(c.Rates)
 	return v, NewLimiter(rates, now), nil

@@ -181,6 +181,30 @@ func (v *Verifier) verify(token string, now time.Time) (authn.Principal, time.Ti
 	return p, std.Expiry.Time(), nil
 }
 
+// Refresh reloads the key set from source (a JWKS URL or file) every interval until ctx
+// ends, keeping extra keys (the development key) beside it, so an identity provider's key
+// rotation is picked up without a restart. A failed reload keeps the current keys and is
+// reported to onErr.
+func (v *Verifier) Refresh(ctx context.Context, source string, interval time.Duration, extra []jose.JSONWebKey, onErr func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ks, err := LoadKeySet(ctx, source)
+		if err == nil {
+			ks.Keys = append(ks.Keys, extra...)
+			err = v.SetKeys(ks)
+		}
+		if err != nil && ctx.Err() == nil {
+			onErr(err)
+		}
+	}
+}
+
 // ParseKeySet decodes a JWKS document.
 func ParseKeySet(data []byte) (jose.JSONWebKeySet, error) {
 	var ks jose.JSONWebKeySet

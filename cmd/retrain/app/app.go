@@ -60,7 +60,10 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (a *App, err error) {
 		if err != nil {
 			return nil, err
 		}
-		verifier, limiter, err := cfg.Auth.Build(ctx, cfg.DataDir, time.Now)
+		authLog := log.Named("auth")
+		verifier, limiter, err := cfg.Auth.Build(ctx, cfg.DataDir, time.Now, func(err error) {
+			authLog.Warn("JWKS reload failed; keeping the current keys", zap.Error(err))
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +94,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (a *App, err error) {
 				return nil, err
 			}
 		}
-		guard := auth.NewGuard(policies, verifier, limiter, log.Named("auth"))
+		guard := auth.NewGuard(policies, verifier, limiter, authLog)
 		a.server, err = grpcserver.New(cfg.GRPC, log.Named("grpc"), reg, guard.ServerOptions()...)
 		if err != nil {
 			return nil, err
