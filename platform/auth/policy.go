@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -282,10 +281,4 @@ func (s *guardedStream) RecvMsg(m any) error {
 		}
 	}
 	return checkArea(s.ctx, s.pol, m)
-}
-
-// IsAuthError reports whether err is a refusal by the guard.
-func IsAuthError(err error) bool {
-	c := status.Code(err)
-	return c == codes.Unauthenticated || c == codes.PermissionDenied || errors.Is(err, ErrUnauthenticated)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nrs-pilots/retrain/gateway"
 	"github.com/nrs-pilots/retrain/platform/auth"
+	"github.com/nrs-pilots/retrain/platform/config"
 	"github.com/nrs-pilots/retrain/platform/grpcserver"
 	"github.com/nrs-pilots/retrain/platform/logging"
 	"github.com/nrs-pilots/retrain/platform/tlsconfig"
@@ -143,10 +144,8 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data-dir is required"))
 	}
-	for _, v := range []interface{ Validate() error }{&c.TLS, &c.Auth, &c.Log, &c.GRPC, &c.Gateway, &c.Eligibility, &c.Courses, &c.Outreach} {
-		if err := v.Validate(); err != nil {
-			errs = append(errs, err)
-		}
+	if err := config.ValidateAll(&c.TLS, &c.Auth, &c.Log, &c.GRPC, &c.Gateway, &c.Eligibility, &c.Courses, &c.Outreach); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -169,15 +169,20 @@ func (s *Server) GetProvider(ctx context.Context, req *coursesv1.GetProviderRequ
 	return &coursesv1.GetProviderResponse{Provider: providerToProto(p)}, nil
 }
 
-// ListProviders implements the API.
-func (s *Server) ListProviders(ctx context.Context, req *coursesv1.ListProvidersRequest) (*coursesv1.ListProvidersResponse, error) {
-	area, _, ok := parseName(req.GetParent(), "")
-	var vs []rpcerr.FieldViolation
+// listArgs validates the parent (areas/{area}) and paging of a list request.
+func listArgs(parent string, size int32, token string) (area string, limit int, after string, vs []rpcerr.FieldViolation) {
+	area, _, ok := parseName(parent, "")
 	if !ok {
 		vs = nameViolation("parent", "areas/{area}")
 	}
-	limit, after, pvs := page(req.GetParent(), req.GetPageSize(), req.GetPageToken())
-	if vs = append(vs, pvs...); len(vs) > 0 {
+	limit, after, pvs := page(parent, size, token)
+	return area, limit, after, append(vs, pvs...)
+}
+
+// ListProviders implements the API.
+func (s *Server) ListProviders(ctx context.Context, req *coursesv1.ListProvidersRequest) (*coursesv1.ListProvidersResponse, error) {
+	area, limit, after, vs := listArgs(req.GetParent(), req.GetPageSize(), req.GetPageToken())
+	if len(vs) > 0 {
 		return nil, s.bad(vs)
 	}
 	ps, err := s.d.Catalog.ListProviders(ctx, area, after, limit+1)
@@ -268,13 +273,8 @@ func (s *Server) GetCourse(ctx context.Context, req *coursesv1.GetCourseRequest)
 
 // ListCourses implements the API.
 func (s *Server) ListCourses(ctx context.Context, req *coursesv1.ListCoursesRequest) (*coursesv1.ListCoursesResponse, error) {
-	area, _, ok := parseName(req.GetParent(), "")
-	var vs []rpcerr.FieldViolation
-	if !ok {
-		vs = nameViolation("parent", "areas/{area}")
-	}
-	limit, after, pvs := page(req.GetParent(), req.GetPageSize(), req.GetPageToken())
-	if vs = append(vs, pvs...); len(vs) > 0 {
+	area, limit, after, vs := listArgs(req.GetParent(), req.GetPageSize(), req.GetPageToken())
+	if len(vs) > 0 {
 		return nil, s.bad(vs)
 	}
 	cs, err := s.d.Catalog.ListCourses(ctx, area, after, limit+1)
