@@ -35,15 +35,15 @@ func TestPerServiceBinaries(t *testing.T) {
 	outreach := run("outreach", "--grpc-addr", outreachAddr)
 	courses := run("courses")
 	elig := run("eligibility", "--outreach-addr", outreachAddr)
-	gw := run("gateway", "--eligibility-addr", elig.grpcAddr, "--courses-addr", courses.grpcAddr, "--outreach-addr", outreach.grpcAddr)
-	if gw.grpcAddr != "" || elig.httpAddr != "" {
-		t.Errorf("a per-service binary opened a port of another component: gateway gRPC %q, eligibility HTTP %q", gw.grpcAddr, elig.httpAddr)
+	gw := run("gateway", "--eligibility-addr", elig.GRPCAddr, "--courses-addr", courses.GRPCAddr, "--outreach-addr", outreach.GRPCAddr)
+	if gw.GRPCAddr != "" || elig.HTTPAddr != "" {
+		t.Errorf("a per-service binary opened a port of another component: gateway gRPC %q, eligibility HTTP %q", gw.GRPCAddr, elig.HTTPAddr)
 	}
 
 	tok := token(t, dataDir, "--role", "frontend")
 	call := func(method, path, body string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, "http://"+gw.httpAddr+path, strings.NewReader(body))
+		req, _ := http.NewRequest(method, "http://"+gw.HTTPAddr+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -56,7 +56,7 @@ func TestPerServiceBinaries(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://" + gw.httpAddr + "/readyz")
+		resp, err := http.Get("http://" + gw.HTTPAddr + "/readyz")
 		if err == nil && resp.StatusCode == http.StatusOK {
 			resp.Body.Close()
 			break

@@ -34,7 +34,7 @@ func TestOversizedBodiesDoNotGrowMemory(t *testing.T) {
 	before := p.rss(t)
 	refused := 0
 	for i := 0; i < 4; i++ {
-		req, err := http.NewRequest(http.MethodPost, "http://"+p.httpAddr+"/v1/eligibility:check", &zeros{left: 64 << 20})
+		req, err := http.NewRequest(http.MethodPost, "http://"+p.HTTPAddr+"/v1/eligibility:check", &zeros{left: 64 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func TestOversizedBodiesDoNotGrowMemory(t *testing.T) {
 	}
 	t.Logf("RSS %d MiB before, %d MiB after 4 x 64 MiB refused bodies", before>>20, after>>20)
 	// Still serving.
-	req, _ := http.NewRequest(http.MethodGet, "http://"+p.httpAddr+"/readyz", nil)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+p.HTTPAddr+"/readyz", nil)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("after the oversized bodies /readyz = %v, %v", resp, err)
 	}

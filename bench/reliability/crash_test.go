@@ -24,6 +24,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	xproc "github.com/nrs-pilots/retrain/bench/internal/proc"
 )
 
 // The crash test writes in one pilot area, with a provider of its own so that it does not
@@ -203,7 +205,7 @@ func (c *crashTest) up(life int) *running {
 		c.tokens["lep"] = token(c.t, c.dataDir, "--role", "lep", "--area", crashArea, "--ttl", ttl)
 		c.tokens["evaluator"] = token(c.t, c.dataDir, "--role", "evaluator", "--ttl", ttl)
 	}
-	conn, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		c.t.Fatalf("life %d: dial: %v", life, err)
 	}
@@ -243,7 +245,7 @@ func (c *crashTest) setUp(r *running) {
 // or not yet. It must not have exited by itself.
 func (c *crashTest) killDuringStart(d time.Duration) {
 	cmd := exec.Command(binary, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data-dir", c.dataDir, "--log-format", "json", "--rate-limits", testRates)
-	var stderr syncBuffer
+	var stderr xproc.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)

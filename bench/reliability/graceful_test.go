@@ -28,10 +28,10 @@ import (
 func (p *proc) wait(t *testing.T, d time.Duration) error {
 	t.Helper()
 	select {
-	case <-p.exited:
-		return p.exitErr
+	case <-p.Exited:
+		return p.ExitErr
 	case <-time.After(d):
-		t.Fatalf("process still running %v later:\n%s", d, p.stderr.String())
+		t.Fatalf("process still running %v later:\n%s", d, p.Stderr.String())
 		return nil
 	}
 }
@@ -46,7 +46,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	dataDir := t.TempDir()
 	p := start(t, dataDir, "--shutdown-timeout", "3s")
 	tok := token(t, dataDir, "--role", "frontend")
-	conn, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 
 	// An in-flight REST request: headers and half the body sent before the signal.
 	body := `{"date_of_birth":"1990-05-17","highest_qualification":"RQF_LEVEL_3","annual_salary_pence":2500000}`
-	raw, err := net.Dial("tcp", p.httpAddr)
+	raw, err := net.Dial("tcp", p.HTTPAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	signalled.Store(true)
 	sent := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -150,7 +150,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	wg.Wait()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) || err != nil {
-		t.Errorf("exit = %v, want 0\n%s", err, p.stderr.String())
+		t.Errorf("exit = %v, want 0\n%s", err, p.Stderr.String())
 	}
 	if took > 3*time.Second+2*time.Second {
 		t.Errorf("exited %v after SIGTERM, want within the 3s drain timeout (plus start-up slack)", took)

@@ -17,7 +17,7 @@ import (
 func TestLoadHeld(t *testing.T) {
 	dataDir := t.TempDir()
 	p := start(t, dataDir)
-	conn, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(token(t, dataDir, "--role", "frontend"))))
+	conn, err := grpc.NewClient(p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(token(t, dataDir, "--role", "frontend"))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func TestOutboxSurvivesOutreachRestart(t *testing.T) {
 	elig := start(t, dataDir, "--target", "eligibility", "--outreach-addr", outreachAddr)
 
 	frontend := token(t, dataDir, "--role", "frontend")
-	econn, err := grpc.NewClient(elig.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(frontend)))
+	econn, err := grpc.NewClient(elig.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(frontend)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestOutboxSurvivesOutreachRestart(t *testing.T) {
 	}
 
 	admin := token(t, dataDir, "--role", "admin")
-	oconn, err := grpc.NewClient(outreach.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(admin)))
+	oconn, err := grpc.NewClient(outreach.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(admin)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestOutboxSurvivesOutreachRestart(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	if conv != n {
-		t.Fatalf("conversions recorded = %d, want %d (every check, once)\neligibility log:\n%s", conv, n, elig.stderr.String())
+		t.Fatalf("conversions recorded = %d, want %d (every check, once)\neligibility log:\n%s", conv, n, elig.Stderr.String())
 	}
 	// Nothing arrives twice, now or a little later (a redelivery after the restart would
 	// be a duplicate the store must absorb).

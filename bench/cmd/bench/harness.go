@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -22,17 +20,19 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
+
+	xproc "github.com/nrs-pilots/retrain/bench/internal/proc"
 )
 
 // harness owns the processes under test.
 type harness struct {
 	o       options
 	tmp     string
-	retrain *process
-	base    *process
-	grpc    string // all-in-one gRPC address
-	http    string // all-in-one HTTP address
-	token   string // a frontend bearer token the all-in-one binary trusts
+	retrain *xproc.Proc
+	base    *exec.Cmd // the baseline server
+	grpc    string    // all-in-one gRPC address
+	http    string    // all-in-one HTTP address
+	token   string    // a frontend bearer token the all-in-one binary trusts
 	addrs   baselineAddrs
 	tokens  map[string]string // minted tokens by their `retrain token` arguments
 }
@@ -41,48 +41,6 @@ type baselineAddrs struct {
 	GRPCEcho    string `json:"grpc_echo"`
 	HTTPEcho    string `json:"http_echo"`
 	GatewayEcho string `json:"gateway_echo"`
-}
-
-// process is a started child with its stderr kept for error reports.
-type process struct {
-	cmd    *exec.Cmd
-	stderr *lockedBuffer
-	lines  chan []byte // stderr lines, for waitLine; dropped when nobody reads
-}
-
-// lockedBuffer is a bytes.Buffer safe for one writer goroutine and readers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (p *process) pid() int { return p.cmd.Process.Pid }
-
-func (p *process) stop() {
-	if p == nil || p.cmd.Process == nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
 }
 
 // eligibleRequest is the check every load run sends: a full answer that is eligible.
@@ -119,28 +77,17 @@ func newHarness(ctx context.Context, o options) (h *harness, err error) {
 		}
 	}
 
-	h.retrain, err = h.start(ctx, filepath.Join(tmp, "retrain"),
+	h.retrain, err = xproc.Start(filepath.Join(tmp, "retrain"), []string{
 		"--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
 		"--data-dir", filepath.Join(tmp, "data"), "--log-format", "json", "--log-level", "info",
 		// The per-caller limits would throttle one load generator: lifted for every role
 		// the harness calls as, so the figures are the service's, with authentication
 		// (token verification) and the limiter's bookkeeping still on every call.
-		"--rate-limits", liftedRates)
+		"--rate-limits", liftedRates}, 60*time.Second)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("retrain: %w", err)
 	}
-	line, err := waitLine(h.retrain, "retrain listening", 60*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	var listening struct {
-		GRPC string `json:"grpc_addr"`
-		HTTP string `json:"http_addr"`
-	}
-	if err := json.Unmarshal(line, &listening); err != nil {
-		return nil, fmt.Errorf("parse listening line: %w", err)
-	}
-	h.grpc, h.http = listening.GRPC, listening.HTTP
+	h.grpc, h.http = h.retrain.GRPCAddr, h.retrain.HTTPAddr
 	if err := waitReady("http://"+h.http+"/readyz", 30*time.Second); err != nil {
 		return nil, err
 	}
@@ -173,7 +120,7 @@ func newHarness(ctx context.Context, o options) (h *harness, err error) {
 	if err := os.WriteFile(jsonFile, body, 0o600); err != nil {
 		return nil, err
 	}
-	h.base, err = h.startStdout(ctx, filepath.Join(tmp, "baseline"), "-grpc-response", respFile, "-http-response", jsonFile)
+	err = h.startBaseline(filepath.Join(tmp, "baseline"), "-grpc-response", respFile, "-http-response", jsonFile)
 	return h, err
 }
 
@@ -200,67 +147,25 @@ func (h *harness) mint(role, area string) (string, error) {
 	return t, nil
 }
 
-func (h *harness) start(ctx context.Context, bin string, args ...string) (*process, error) {
+// startBaseline runs the baseline server, which prints its addresses as one JSON line on
+// stdout, and reads them into h.addrs.
+func (h *harness) startBaseline(bin string, args ...string) error {
 	cmd := exec.Command(bin, args...)
-	p := &process{cmd: cmd, stderr: &lockedBuffer{}, lines: make(chan []byte, 64)}
-	pr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			l := append([]byte(nil), sc.Bytes()...)
-			_, _ = p.stderr.Write(append(l, '\n'))
-			select {
-			case p.lines <- l:
-			default:
-			}
-		}
-	}()
-	return p, nil
-}
-
-func waitLine(p *process, msg string, timeout time.Duration) ([]byte, error) {
-	deadline := time.After(timeout)
-	for {
-		select {
-		case l := <-p.lines:
-			var m struct {
-				Msg string `json:"msg"`
-			}
-			if json.Unmarshal(l, &m) == nil && m.Msg == msg {
-				return l, nil
-			}
-		case <-deadline:
-			return nil, fmt.Errorf("no %q line within %v; stderr:\n%s", msg, timeout, p.stderr.String())
-		}
-	}
-}
-
-func (h *harness) startStdout(ctx context.Context, bin string, args ...string) (*process, error) {
-	cmd := exec.Command(bin, args...)
-	p := &process{cmd: cmd, stderr: &lockedBuffer{}}
-	cmd.Stderr = p.stderr
+	var stderr xproc.Buffer
+	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
+	h.base = cmd
 	line, err := bufio.NewReader(out).ReadBytes('\n')
 	if err != nil {
-		return p, fmt.Errorf("baseline did not print its addresses: %w; stderr: %s", err, p.stderr.String())
+		return fmt.Errorf("baseline did not print its addresses: %w; stderr: %s", err, stderr.String())
 	}
-	if err := json.Unmarshal(line, &h.addrs); err != nil {
-		return p, err
-	}
-	return p, nil
+	return json.Unmarshal(line, &h.addrs)
 }
 
 func waitReady(url string, timeout time.Duration) error {
@@ -295,31 +200,7 @@ func postJSON(c *http.Client, url string, body []byte, token string) ([]byte, in
 }
 
 // bearer is per-RPC credentials with a fixed token over plaintext loopback.
-type bearer string
-
-func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + string(b)}, nil
-}
-
-func (bearer) RequireTransportSecurity() bool { return false }
-
-// rssBytes reads the resident set size of pid from /proc.
-func rssBytes(pid int) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				return kb * 1024, err
-			}
-		}
-	}
-	return 0, errors.New("no VmRSS in /proc status")
-}
+type bearer = xproc.Bearer
 
 // writeBytes is how many bytes pid has caused to be written to storage (write_bytes of
 // /proc/<pid>/io); 0 when unknown.
@@ -365,8 +246,13 @@ func cpuSeconds(pid int) float64 {
 }
 
 func (h *harness) close() {
-	h.base.stop()
-	h.retrain.stop()
+	if h.base != nil {
+		_ = h.base.Process.Signal(syscall.SIGTERM)
+		_ = h.base.Wait()
+	}
+	if h.retrain != nil {
+		_ = h.retrain.Stop(20 * time.Second)
+	}
 	switch {
 	case h.tmp != "" && h.o.keep:
 		fmt.Fprintln(os.Stderr, "bench: kept", h.tmp)

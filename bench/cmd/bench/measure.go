@@ -82,12 +82,12 @@ func (h *harness) measure(ctx context.Context) (*report, error) {
 	// Idle memory: after start-up and the two sample checks, before any load.
 	time.Sleep(2 * time.Second)
 	var err error
-	if rep.rssIdle, err = rssBytes(h.retrain.pid()); err != nil {
+	if rep.rssIdle, err = h.retrain.RSS(); err != nil {
 		return nil, err
 	}
 	rep.memory = append(rep.memory, memPoint{"idle after start, with demo data", rep.rssIdle})
 	mark := func(when string) {
-		if rss, err := rssBytes(h.retrain.pid()); err == nil {
+		if rss, err := h.retrain.RSS(); err == nil {
 			rep.memory = append(rep.memory, memPoint{when, rss})
 		}
 	}
@@ -113,9 +113,9 @@ func (h *harness) measure(ctx context.Context) (*report, error) {
 	}
 	// onRetrain runs fn and returns the CPU cores the all-in-one binary used meanwhile.
 	onRetrain := func(fn func() (load.Result, error)) (load.Result, float64, error) {
-		cpu0, t0 := cpuSeconds(h.retrain.pid()), time.Now()
+		cpu0, t0 := cpuSeconds(h.retrain.PID()), time.Now()
 		res, err := fn()
-		return res, (cpuSeconds(h.retrain.pid()) - cpu0) / time.Since(t0).Seconds(), err
+		return res, (cpuSeconds(h.retrain.PID()) - cpu0) / time.Since(t0).Seconds(), err
 	}
 
 	for _, c := range h.o.concurrency {
@@ -176,12 +176,12 @@ func (h *harness) measure(ctx context.Context) (*report, error) {
 			}},
 			{writeCourses, 1, courseLoad},
 		} {
-			w0 := writeBytes(h.retrain.pid())
+			w0 := writeBytes(h.retrain.PID())
 			res, cpu, err := onRetrain(func() (load.Result, error) { return wr.run(ctx, h.grpc, ws, opts(c)) })
 			if err != nil {
 				return nil, err
 			}
-			add(groupWrites, wr.name, wr.items, res, cpu, perItem(writeBytes(h.retrain.pid())-w0, res.Calls*wr.items))
+			add(groupWrites, wr.name, wr.items, res, cpu, perItem(writeBytes(h.retrain.PID())-w0, res.Calls*wr.items))
 		}
 	}
 
@@ -190,7 +190,7 @@ func (h *harness) measure(ctx context.Context) (*report, error) {
 	if err := h.courseSearch(ctx, rep, ws.run); err != nil {
 		return nil, err
 	}
-	if rep.rssEnd, err = rssBytes(h.retrain.pid()); err != nil {
+	if rep.rssEnd, err = h.retrain.RSS(); err != nil {
 		return nil, err
 	}
 	rep.loadEnd = loadAverage()
@@ -230,9 +230,9 @@ func (h *harness) courseSearch(ctx context.Context, rep *report, run string) err
 	if rep.searchMatches == 0 {
 		return fmt.Errorf("course search over REST found no course: the figures would not be a search's")
 	}
-	cpu0, t0 := cpuSeconds(h.retrain.pid()), time.Now()
+	cpu0, t0 := cpuSeconds(h.retrain.PID()), time.Now()
 	res := restSearchLoad(ctx, "http://"+h.http, h.token, load.Options{Concurrency: 1, Warmup: h.o.warmup, Duration: h.o.duration})
-	cpuSecs, wall := cpuSeconds(h.retrain.pid())-cpu0, time.Since(t0)
+	cpuSecs, wall := cpuSeconds(h.retrain.PID())-cpu0, time.Since(t0)
 	h.progress(row{group: "course search", target: "retrain REST", items: 1, res: res, cpu: cpuSecs / wall.Seconds()})
 	rep.searchREST = &res
 	if res.Calls > 0 {
