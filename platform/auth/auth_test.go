@@ -24,6 +24,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -372,9 +374,14 @@ func TestLimiterForgetsIdleCallers(t *testing.T) {
 func TestPoliciesMissing(t *testing.T) {
 	s := grpc.NewServer()
 	defer s.Stop()
-	// An empty server has no methods; health registered via the standard package.
+	healthpb.RegisterHealthServer(s, health.NewServer())
 	if m := PublicPolicies().Missing(s); len(m) != 0 {
-		t.Errorf("Missing on an empty server = %v", m)
+		t.Errorf("Missing with every health method declared = %v", m)
+	}
+	partial := PublicPolicies()
+	delete(partial, "/grpc.health.v1.Health/Watch")
+	if m := partial.Missing(s); len(m) != 1 || m[0] != "/grpc.health.v1.Health/Watch" {
+		t.Errorf("Missing without Watch's policy = %v, want [/grpc.health.v1.Health/Watch]", m)
 	}
 	if _, err := Merge(PublicPolicies(), PublicPolicies()); err == nil {
 		t.Error("Merge of duplicate policies = nil error")
